@@ -1,0 +1,64 @@
+package handlers
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/track"
+)
+
+// Match passes on the statuses that m matches and drops the rest. The
+// status passed on is a copy whose Matched is name, or, when name is empty,
+// the phrases that matched.
+func Match(name string, m *track.Matcher) Middleware {
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, s *stream.Status) error {
+			var matched []string
+			if name != "" {
+				if !m.Match(s) {
+					return nil
+				}
+				matched = []string{name}
+			} else if matched = m.AppendMatches(nil, s); len(matched) == 0 {
+				return nil
+			}
+			c := *s
+			c.Matched = matched
+			return next.Handle(ctx, &c)
+		})
+	}
+}
+
+// DropRetweets drops retweets (statuses with IsRetweet set).
+func DropRetweets() Middleware {
+	return Filter(func(s *stream.Status) bool { return !s.IsRetweet })
+}
+
+// Languages passes on only statuses whose Lang is one of langs (compared
+// case-insensitively). With no langs it passes everything.
+func Languages(langs ...string) Middleware {
+	if len(langs) == 0 {
+		return func(next Handler) Handler { return next }
+	}
+	want := make([]string, len(langs))
+	for i, l := range langs {
+		want[i] = strings.ToLower(strings.TrimSpace(l))
+	}
+	return Filter(func(s *stream.Status) bool {
+		return slices.Contains(want, strings.ToLower(s.Lang))
+	})
+}
+
+// Filter passes on the statuses for which keep returns true and drops the rest.
+func Filter(keep func(*stream.Status) bool) Middleware {
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, s *stream.Status) error {
+			if !keep(s) {
+				return nil
+			}
+			return next.Handle(ctx, s)
+		})
+	}
+}

@@ -1,0 +1,192 @@
+package handlers
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/track"
+)
+
+// recorder is a terminal handler that records what reached it.
+type recorder struct{ got []*stream.Status }
+
+func (r *recorder) Handle(_ context.Context, s *stream.Status) error {
+	r.got = append(r.got, s)
+	return nil
+}
+
+func TestChainOrder(t *testing.T) {
+	t.Parallel()
+	var trace []string
+	mw := func(name string) Middleware {
+		return func(next Handler) Handler {
+			return HandlerFunc(func(ctx context.Context, s *stream.Status) error {
+				trace = append(trace, name)
+				return next.Handle(ctx, s)
+			})
+		}
+	}
+	rec := &recorder{}
+	if err := Chain(mw("a"), mw("b"), mw("c"))(rec).Handle(context.Background(), &stream.Status{}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(trace, []string{"a", "b", "c"}) || len(rec.got) != 1 {
+		t.Errorf("trace %q, handled %d", trace, len(rec.got))
+	}
+}
+
+func TestFilters(t *testing.T) {
+	t.Parallel()
+	py := &stream.Status{ID: "1", Text: "I love Python", Lang: "en"}
+	rt := &stream.Status{ID: "2", Text: "RT @a: python", Lang: "EN", IsRetweet: true}
+	de := &stream.Status{ID: "3", Text: "Python auf Deutsch", Lang: "de"}
+	other := &stream.Status{ID: "4", Text: "golang", Lang: "en"}
+	all := []*stream.Status{py, rt, de, other}
+	m := track.MustCompile("python,rust")
+	tests := []struct {
+		name string
+		mw   Middleware
+		want []string
+	}{
+		{"match", Match("", m), []string{"1", "2", "3"}},
+		{"drop retweets", DropRetweets(), []string{"1", "3", "4"}},
+		{"languages", Languages("en", " DE "), []string{"1", "2", "3", "4"}},
+		{"language en only", Languages("en"), []string{"1", "2", "4"}},
+		{"no languages passes all", Languages(), []string{"1", "2", "3", "4"}},
+		{"chain", Chain(Match("", m), DropRetweets(), Languages("de")), []string{"3"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			rec := &recorder{}
+			h := tc.mw(rec)
+			for _, s := range all {
+				if err := h.Handle(context.Background(), s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var ids []string
+			for _, s := range rec.got {
+				ids = append(ids, s.ID)
+			}
+			if !slices.Equal(ids, tc.want) {
+				t.Errorf("passed %q, want %q", ids, tc.want)
+			}
+		})
+	}
+}
+
+func TestMatchAnnotatesACopy(t *testing.T) {
+	t.Parallel()
+	s := &stream.Status{ID: "1", Text: "rust and python"}
+	rec := &recorder{}
+	if err := Match("", track.MustCompile("python,rust,go"))(rec).Handle(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.got) != 1 || !slices.Equal(rec.got[0].Matched, []string{"python", "rust"}) {
+		t.Fatalf("got %+v", rec.got)
+	}
+	if s.Matched != nil {
+		t.Error("Match modified the shared status")
+	}
+	rec = &recorder{}
+	Match("my-route", track.MustCompile("python"))(rec).Handle(context.Background(), s)
+	if len(rec.got) != 1 || !slices.Equal(rec.got[0].Matched, []string{"my-route"}) {
+		t.Errorf("named match: %+v", rec.got)
+	}
+}
+
+func TestConsoleLineIsSafe(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	s := &stream.Status{
+		Author: stream.Author{ScreenName: "evil\x1b[2J", Name: "Mallory\u202e"},
+		Text:   "line one\nline two\r\n\x1b[31mred\x1b[0m\t<b>&amp;</b>\u200b",
+		URL:    "https://x.com/evil/status/1",
+	}
+	if err := Console(&buf).Handle(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	want := "@evil[2J (Mallory): line one line two [31mred[0m <b>&amp;</b>\u200b — https://x.com/evil/status/1\n"
+	if got := buf.String(); got != want {
+		t.Errorf("console line\n got %q\nwant %q", got, want)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+func TestConsoleWriteError(t *testing.T) {
+	t.Parallel()
+	err := Console(failingWriter{}).Handle(context.Background(), &stream.Status{})
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("error = %v, want the write error", err)
+	}
+}
+
+func TestJSONLAppendsRecords(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	for round := range 2 { // the second open must append, not truncate
+		j, err := OpenJSONL(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &stream.Status{ID: "12345678901234567890", Source: "twitter", Author: stream.Author{ScreenName: "a", Name: "A"},
+			Text: "full <text> & \"quotes\"\nnewline", URL: "https://x.com/a/status/1", Matched: []string{"python"}}
+		if round == 1 {
+			s.ID = "2"
+		}
+		if err := j.Handle(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var recs []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		recs = append(recs, r)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2", len(recs))
+	}
+	r := recs[0]
+	if r["id"] != "12345678901234567890" || r["source"] != "twitter" || r["author"] != "a" ||
+		r["text"] != "full <text> & \"quotes\"\nnewline" || r["url"] != "https://x.com/a/status/1" {
+		t.Errorf("record = %v", r)
+	}
+	if m, _ := r["matched"].([]any); len(m) != 1 || m[0] != "python" {
+		t.Errorf("matched = %v", r["matched"])
+	}
+	if recs[1]["id"] != "2" {
+		t.Errorf("second record id = %v", recs[1]["id"])
+	}
+}
+
+func TestOpenJSONLError(t *testing.T) {
+	t.Parallel()
+	if _, err := OpenJSONL(filepath.Join(t.TempDir(), "missing", "dir", "x.jsonl")); err == nil {
+		t.Error("OpenJSONL in a missing directory succeeded")
+	}
+}

@@ -1,0 +1,85 @@
+package handlers
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/streambot/streambot/stream"
+)
+
+// Record is the JSON object the JSONL sink writes for each status.
+type Record struct {
+	ID        string    `json:"id"`
+	Source    string    `json:"source"`
+	Author    string    `json:"author"`
+	Name      string    `json:"name,omitempty"`
+	Text      string    `json:"text"`
+	URL       string    `json:"url"`
+	Lang      string    `json:"lang,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	Retweet   bool      `json:"retweet,omitempty"`
+	Matched   []string  `json:"matched"`
+}
+
+// NewRecord returns the Record of s.
+func NewRecord(s *stream.Status) Record {
+	return Record{
+		ID: s.ID, Source: s.Source, Author: s.Author.ScreenName, Name: s.Author.Name,
+		Text: s.Text, URL: s.URL, Lang: s.Lang, CreatedAt: s.CreatedAt,
+		Retweet: s.IsRetweet, Matched: s.Matched,
+	}
+}
+
+// JSONL is a sink that appends one JSON object (a [Record]) per status to a
+// file. Each Handle writes and flushes a whole line, so a reader tailing the
+// file never sees half a record. Close it when done.
+type JSONL struct {
+	mu   sync.Mutex
+	f    *os.File
+	w    *bufio.Writer
+	path string
+}
+
+// OpenJSONL opens path for appending, creating it (mode 0644) if needed.
+func OpenJSONL(path string) (*JSONL, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("jsonl: %w", err)
+	}
+	return &JSONL{f: f, w: bufio.NewWriter(f), path: path}, nil
+}
+
+// Handle appends the record of s.
+func (j *JSONL) Handle(_ context.Context, s *stream.Status) error {
+	line, err := json.Marshal(NewRecord(s))
+	if err != nil {
+		return fmt.Errorf("jsonl: encode status %s: %w", s.ID, err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.w.Write(line)
+	j.w.WriteByte('\n')
+	if err := j.w.Flush(); err != nil {
+		return fmt.Errorf("jsonl: write %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// Close flushes and closes the file.
+func (j *JSONL) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ferr := j.w.Flush()
+	if err := j.f.Close(); err != nil {
+		return fmt.Errorf("jsonl: close %s: %w", j.path, err)
+	}
+	if ferr != nil {
+		return fmt.Errorf("jsonl: flush %s: %w", j.path, ferr)
+	}
+	return nil
+}
