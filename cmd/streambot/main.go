@@ -1,0 +1,300 @@
+// Command streambot watches a social-media stream for keywords and forwards
+// matching posts to the console, a JSONL file and (later) chat destinations.
+//
+// With no flags and no credentials it runs on the built-in mock stream,
+// tracking "python". See README.md for every flag and environment variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/streambot/streambot/bot"
+	"github.com/streambot/streambot/handlers"
+	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/mock"
+	"github.com/streambot/streambot/stream/track"
+)
+
+// Exit statuses.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the bot ran and failed (for example rejected credentials)
+	exitUsage   = 2 // bad flags or configuration
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// options are the parsed command line.
+type options struct {
+	source        string
+	track         string
+	follow        string
+	locations     string
+	langs         string
+	dropRetweets  bool
+	rate          float64
+	mockFile      string
+	mockLoop      bool
+	jsonl         string
+	stdout        bool
+	stdoutSet     bool
+	workers       int
+	queueSize     int
+	dataDir       string
+	logFormat     string
+	logLevel      string
+	stallTimeout  time.Duration
+	statsInterval time.Duration
+	drainTimeout  time.Duration
+}
+
+// twitterCredentialVars are the environment variables of the Twitter source.
+var twitterCredentialVars = []string{
+	"TWITTER_CONSUMER_KEY", "TWITTER_CONSUMER_SECRET", "TWITTER_ACCESS_TOKEN", "TWITTER_ACCESS_SECRET",
+}
+
+func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("streambot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.source, "source", "", "stream to read: mock or twitter (default: twitter when all four TWITTER_* credentials are set, else mock)")
+	fs.StringVar(&o.track, "track", "python", "track expression: comma = OR, space = AND, as Twitter's statuses/filter")
+	fs.StringVar(&o.follow, "follow", "", "comma-separated user IDs whose posts to stream (twitter source)")
+	fs.StringVar(&o.locations, "locations", "", "bounding boxes as Twitter's locations parameter (twitter source)")
+	fs.StringVar(&o.langs, "lang", "", "comma-separated language codes to keep, e.g. en,de (default: all)")
+	fs.BoolVar(&o.dropRetweets, "drop-retweets", false, "do not forward retweets")
+	fs.Float64Var(&o.rate, "rate", 5, "mock source: messages per second (0 = as fast as possible)")
+	fs.StringVar(&o.mockFile, "mock-file", "", "mock source: replay this JSONL file of Twitter v1.1 messages instead of the built-in corpus")
+	fs.BoolVar(&o.mockLoop, "mock-loop", true, "mock source: replay forever; false stops after one pass")
+	fs.StringVar(&o.jsonl, "jsonl", "", "append each forwarded status as one JSON object per line to this file")
+	fs.BoolVar(&o.stdout, "stdout", true, "print each forwarded status on standard output; when another destination is set, only if given explicitly")
+	fs.IntVar(&o.workers, "workers", 0, "route-filter workers (default: number of CPUs)")
+	fs.IntVar(&o.queueSize, "queue-size", bot.DefaultQueueSize, "statuses each destination may have waiting before new ones are dropped for it")
+	fs.StringVar(&o.dataDir, "data", defaultDataDir(getenv), "directory for state (created when missing)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&o.stallTimeout, "stall-timeout", 90*time.Second, "twitter source: reconnect after this long without a byte")
+	fs.DurationVar(&o.statsInterval, "stats-interval", bot.DefaultStatsInterval, "how often to log a stats line (0 disables)")
+	fs.DurationVar(&o.drainTimeout, "shutdown-timeout", bot.DefaultDrainTimeout, "how long to keep delivering queued statuses after Ctrl-C or SIGTERM")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) { o.stdoutSet = o.stdoutSet || f.Name == "stdout" })
+
+	if o.source == "" {
+		o.source = "mock"
+		if allSet(getenv, twitterCredentialVars) {
+			o.source = "twitter"
+		}
+	}
+	switch {
+	case o.source != "mock" && o.source != "twitter":
+		return nil, fmt.Errorf("-source %q: want mock or twitter", o.source)
+	case o.rate < 0:
+		return nil, fmt.Errorf("-rate %v: must not be negative", o.rate)
+	case o.workers < 0:
+		return nil, fmt.Errorf("-workers %d: must not be negative", o.workers)
+	case o.queueSize <= 0:
+		return nil, fmt.Errorf("-queue-size %d: must be positive", o.queueSize)
+	case o.logFormat != "text" && o.logFormat != "json":
+		return nil, fmt.Errorf("-log-format %q: want text or json", o.logFormat)
+	case o.stallTimeout <= 0:
+		return nil, fmt.Errorf("-stall-timeout %v: must be positive", o.stallTimeout)
+	case o.drainTimeout <= 0:
+		return nil, fmt.Errorf("-shutdown-timeout %v: must be positive", o.drainTimeout)
+	case o.statsInterval < 0:
+		return nil, fmt.Errorf("-stats-interval %v: must not be negative", o.statsInterval)
+	}
+	if _, err := parseLevel(o.logLevel); err != nil {
+		return nil, err
+	}
+	if _, err := track.Compile(o.track); err != nil {
+		return nil, fmt.Errorf("-track: %w", err)
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "streambot:", err)
+		return exitUsage
+	}
+	log := newLogger(o, stderr)
+
+	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
+		log.Error("cannot create the data directory", "dir", o.dataDir, "err", err)
+		return exitUsage
+	}
+	src, err := newSource(o, getenv, log)
+	if err != nil {
+		fmt.Fprintln(stderr, "streambot:", err)
+		return exitUsage
+	}
+	dests, closeDests, err := newDestinations(o, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "streambot:", err)
+		return exitUsage
+	}
+	defer closeDests()
+
+	b, err := bot.New(bot.Config{
+		Source:        src,
+		Routes:        []bot.Route{newRoute(o, destinationNames(dests))},
+		Destinations:  dests,
+		Workers:       o.workers,
+		QueueSize:     o.queueSize,
+		StatsInterval: statsInterval(o.statsInterval),
+		DrainTimeout:  o.drainTimeout,
+		Logger:        log,
+	})
+	if err != nil {
+		fmt.Fprintln(stderr, "streambot:", err)
+		return exitUsage
+	}
+	if err := b.Run(ctx); err != nil {
+		log.Error("streambot stopped with an error", "err", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func newSource(o *options, getenv func(string) string, log *slog.Logger) (stream.Source, error) {
+	switch o.source {
+	case "twitter":
+		return newTwitterSource(o, getenv, log)
+	default:
+		cfg := mock.Config{Rate: o.rate, Once: !o.mockLoop, Logger: log}
+		if o.mockFile != "" {
+			lines, err := mock.LoadFile(o.mockFile)
+			if err != nil {
+				return nil, fmt.Errorf("-mock-file: %w", err)
+			}
+			cfg.Lines = lines
+		}
+		return mock.New(cfg), nil
+	}
+}
+
+// newRoute builds the single route that flags describe: track, languages,
+// retweets, to every destination.
+func newRoute(o *options, dests []string) bot.Route {
+	mw := []handlers.Middleware{handlers.Match("", track.MustCompile(o.track))}
+	if o.dropRetweets {
+		mw = append(mw, handlers.DropRetweets())
+	}
+	if langs := splitList(o.langs); len(langs) > 0 {
+		mw = append(mw, handlers.Languages(langs...))
+	}
+	return bot.Route{Name: "default", Filter: handlers.Chain(mw...), Destinations: dests}
+}
+
+func newDestinations(o *options, stdout io.Writer) ([]bot.Destination, func(), error) {
+	var dests []bot.Destination
+	var closers []func() error
+	if o.jsonl != "" {
+		j, err := handlers.OpenJSONL(o.jsonl)
+		if err != nil {
+			return nil, nil, fmt.Errorf("-jsonl: %w", err)
+		}
+		dests = append(dests, bot.Destination{Name: "jsonl", Handler: j})
+		closers = append(closers, j.Close)
+	}
+	// The console is on by default only while nothing else is configured.
+	if o.stdout && (o.stdoutSet || len(dests) == 0) {
+		dests = append(dests, bot.Destination{Name: "stdout", Handler: handlers.Console(stdout)})
+	}
+	if len(dests) == 0 {
+		return nil, nil, errors.New("no destination: enable -stdout or set -jsonl")
+	}
+	return dests, func() {
+		for _, c := range closers {
+			c()
+		}
+	}, nil
+}
+
+func destinationNames(dests []bot.Destination) []string {
+	names := make([]string, len(dests))
+	for i, d := range dests {
+		names[i] = d.Name
+	}
+	return names
+}
+
+func newLogger(o *options, stderr io.Writer) *slog.Logger {
+	level, _ := parseLevel(o.logLevel)
+	opts := &slog.HandlerOptions{Level: level}
+	if o.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts))
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// statsInterval maps the flag's "0 disables" onto bot.Config's "negative disables".
+func statsInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+// defaultDataDir is $XDG_STATE_HOME/streambot, else ~/.local/state/streambot,
+// else a directory under the system's temporary directory.
+func defaultDataDir(getenv func(string) string) string {
+	if d := getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "streambot")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "streambot")
+	}
+	return filepath.Join(os.TempDir(), "streambot")
+}
+
+func allSet(getenv func(string) string, vars []string) bool {
+	for _, v := range vars {
+		if getenv(v) == "" {
+			return false
+		}
+	}
+	return true
+}
+
+func splitList(s string) []string {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// wantIDs are the statuses of the embedded corpus that track "python"
+// forwards, in stream order (checked by hand against stream/mock/corpus.jsonl).
+var wantIDs = []string{
+	"1503732764107793684", "1503732781904802494", "1503732805284836112", "1503732821596586619",
+	"1503732849353255880", "1503732854973039682", "1503732889754169936", "1503732910758874052",
+	"1503732934924877338", "1503732954513894257", "1503732973869929743", "1503733014860073666",
+	"1503733028245783418", "1503733050714797656", "1503733064152875464", "1503733097396299747",
+	"1503733133661170965",
+}
+
+func noEnv(string) string { return "" }
+
+// syncBuffer is a bytes.Buffer safe for the bot's goroutines and the test.
+type syncBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan struct{} // optional: signalled on every write
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.lines != nil {
+		select {
+		case b.lines <- struct{}{}:
+		default:
+		}
+	}
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestEndToEndMockToConsoleAndJSONL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	jsonl := filepath.Join(dir, "out.jsonl")
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{
+		"-rate", "0", "-mock-loop=false", "-jsonl", jsonl, "-stdout",
+		"-data", filepath.Join(dir, "state"), "-workers", "4",
+	}, noEnv, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit status %d, stderr:\n%s", code, stderr.String())
+	}
+
+	// Console: one readable line per forwarded status, in stream order.
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	if len(lines) != len(wantIDs) {
+		t.Fatalf("%d console lines, want %d:\n%s", len(lines), len(wantIDs), stdout.String())
+	}
+	for i, l := range lines {
+		if !strings.HasSuffix(l, "/status/"+wantIDs[i]) {
+			t.Errorf("console line %d = %q, want the link to %s", i, l, wantIDs[i])
+		}
+	}
+	if want := "@maya_codes (Maya Okafor): Finally migrated our ETL jobs from Python 2 to Python 3.10. Only took three years, two reorgs and a lot of coffee. — https://x.com/maya_codes/status/1503732764107793684"; lines[0] != want {
+		t.Errorf("first line\n got %q\nwant %q", lines[0], want)
+	}
+
+	// JSONL: the same statuses in the same order, with the required fields.
+	f, err := os.Open(jsonl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var ids []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var rec struct {
+			ID, Source, Author, Text, URL string
+			Matched                       []string
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("jsonl line %q: %v", sc.Text(), err)
+		}
+		if rec.Source != "twitter" || rec.Author == "" || rec.Text == "" || rec.URL == "" || !slices.Equal(rec.Matched, []string{"python"}) {
+			t.Errorf("incomplete record %+v", rec)
+		}
+		ids = append(ids, rec.ID)
+	}
+	if !slices.Equal(ids, wantIDs) {
+		t.Errorf("jsonl ids\n got %q\nwant %q", ids, wantIDs)
+	}
+	if !strings.Contains(stderr.String(), "bot stopped") || !strings.Contains(stderr.String(), "stats.forwarded=34") {
+		t.Errorf("no summary line with 17 statuses to each of 2 destinations in stderr:\n%s", stderr.String())
+	}
+}
+
+func TestJSONLAloneTurnsConsoleOff(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var stdout, stderr syncBuffer
+	code := run(context.Background(), []string{"-rate", "0", "-mock-loop=false", "-jsonl", filepath.Join(dir, "o.jsonl"), "-data", dir}, noEnv, &stdout, &stderr)
+	if code != exitOK || stdout.String() != "" {
+		t.Errorf("exit %d, stdout %q: want 0 and nothing on stdout", code, stdout.String())
+	}
+}
+
+func TestInterruptStopsWithSummaryAndExitZero(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := syncBuffer{lines: make(chan struct{}, 1)}
+	var stderr syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-rate", "0", "-data", t.TempDir(), "-log-format", "json"}, noEnv, &stdout, &stderr)
+	}()
+	<-stdout.lines // the looping mock is forwarding
+	cancel()       // what SIGINT/SIGTERM do through signal.NotifyContext
+	if code := <-done; code != exitOK {
+		t.Fatalf("exit status %d after interrupt, stderr:\n%s", code, stderr.String())
+	}
+	var summary map[string]any
+	for l := range strings.SplitSeq(strings.TrimSpace(stderr.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("-log-format json wrote a non-JSON line %q", l)
+		}
+		if rec["msg"] == "bot stopped" {
+			summary = rec
+		}
+	}
+	stats, _ := summary["stats"].(map[string]any)
+	for _, k := range []string{"received", "matched", "forwarded", "dropped"} {
+		if _, ok := stats[k]; !ok {
+			t.Errorf("summary lacks %q: %v", k, summary)
+		}
+	}
+}
+
+func TestBadUsageExitsTwo(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{
+		{"-bogus"},
+		{"-source", "nope"},
+		{"-rate", "-1"},
+		{"-track", strings.Repeat("x", 61)},
+		{"-track", " , "},
+		{"-log-format", "xml"},
+		{"-log-level", "loud"},
+		{"-queue-size", "0"},
+		{"-stdout=false"},
+		{"-mock-file", "/nonexistent/file.jsonl"},
+		{"extra-argument"},
+	} {
+		var stdout, stderr syncBuffer
+		if code := run(context.Background(), append(args, "-data", t.TempDir()), noEnv, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%q: exit status %d, want %d", args, code, exitUsage)
+		}
+		if !strings.Contains(stderr.String(), "streambot:") && !strings.Contains(stderr.String(), "Usage") {
+			t.Errorf("%q: no explanation on stderr: %q", args, stderr.String())
+		}
+	}
+}
+
+func TestSourceDefaultsToTwitterWithCredentials(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"TWITTER_CONSUMER_KEY": "k", "TWITTER_CONSUMER_SECRET": "s",
+		"TWITTER_ACCESS_TOKEN": "t", "TWITTER_ACCESS_SECRET": "a",
+	}
+	o, err := parseFlags(nil, func(k string) string { return env[k] }, &syncBuffer{})
+	if err != nil || o.source != "twitter" {
+		t.Errorf("with all four credentials: source %q, err %v; want twitter", o.source, err)
+	}
+	delete(env, "TWITTER_ACCESS_SECRET")
+	o, err = parseFlags(nil, func(k string) string { return env[k] }, &syncBuffer{})
+	if err != nil || o.source != "mock" {
+		t.Errorf("with three credentials: source %q, err %v; want mock", o.source, err)
+	}
+}
