@@ -31,6 +31,16 @@ func Match(name string, m *track.Matcher) Middleware {
 	}
 }
 
+// Exclude drops the statuses that m matches and passes on the rest.
+func Exclude(m *track.Matcher) Middleware {
+	return Filter(func(s *stream.Status) bool { return !m.Match(s) })
+}
+
+// DropReplies drops replies (statuses with IsReply set).
+func DropReplies() Middleware {
+	return Filter(func(s *stream.Status) bool { return !s.IsReply })
+}
+
 // DropRetweets drops retweets (statuses with IsRetweet set).
 func DropRetweets() Middleware {
 	return Filter(func(s *stream.Status) bool { return !s.IsRetweet })

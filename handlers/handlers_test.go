@@ -50,18 +50,21 @@ func TestFilters(t *testing.T) {
 	rt := &stream.Status{ID: "2", Text: "RT @a: python", Lang: "EN", IsRetweet: true}
 	de := &stream.Status{ID: "3", Text: "Python auf Deutsch", Lang: "de"}
 	other := &stream.Status{ID: "4", Text: "golang", Lang: "en"}
-	all := []*stream.Status{py, rt, de, other}
+	reply := &stream.Status{ID: "5", Text: "@x python snake", Lang: "en", IsReply: true}
+	all := []*stream.Status{py, rt, de, other, reply}
 	m := track.MustCompile("python,rust")
 	tests := []struct {
 		name string
 		mw   Middleware
 		want []string
 	}{
-		{"match", Match("", m), []string{"1", "2", "3"}},
-		{"drop retweets", DropRetweets(), []string{"1", "3", "4"}},
-		{"languages", Languages("en", " DE "), []string{"1", "2", "3", "4"}},
-		{"language en only", Languages("en"), []string{"1", "2", "4"}},
-		{"no languages passes all", Languages(), []string{"1", "2", "3", "4"}},
+		{"match", Match("", m), []string{"1", "2", "3", "5"}},
+		{"drop retweets", DropRetweets(), []string{"1", "3", "4", "5"}},
+		{"drop replies", DropReplies(), []string{"1", "2", "3", "4"}},
+		{"exclude", Exclude(track.MustCompile("snake,golang")), []string{"1", "2", "3"}},
+		{"languages", Languages("en", " DE "), []string{"1", "2", "3", "4", "5"}},
+		{"language en only", Languages("en"), []string{"1", "2", "4", "5"}},
+		{"no languages passes all", Languages(), []string{"1", "2", "3", "4", "5"}},
 		{"chain", Chain(Match("", m), DropRetweets(), Languages("de")), []string{"3"}},
 	}
 	for _, tc := range tests {
