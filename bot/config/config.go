@@ -15,6 +15,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -50,7 +51,11 @@ type Source struct {
 	Rate *float64 `yaml:"rate"`
 	// File replays a JSONL file instead of the built-in corpus (mock).
 	File string `yaml:"file"`
-	Line int    `yaml:"-"`
+	// Once replays the mock's messages a single time instead of looping (mock).
+	Once bool `yaml:"once"`
+	// StallTimeout reconnects after this long without a byte (twitter; default 90s).
+	StallTimeout time.Duration `yaml:"stall_timeout"`
+	Line         int           `yaml:"-"`
 }
 
 // Destination configures one place statuses are delivered to.
@@ -195,7 +200,7 @@ func pairs(n *yaml.Node) func(func(*yaml.Node, *yaml.Node) bool) {
 // known lists the fields allowed at each level.
 var known = map[string][]string{
 	"":            {"source", "destinations", "routes"},
-	"source":      {"type", "track", "follow", "locations", "languages", "stream_url", "rate", "file"},
+	"source":      {"type", "track", "follow", "locations", "languages", "stream_url", "rate", "file", "once", "stall_timeout"},
 	"destination": {"name", "type", "path", "token", "chats", "api_url", "disable_preview", "split", "url", "format", "template", "queue_size"},
 	"route":       {"name", "track", "exclude", "languages", "retweets", "replies", "template", "destinations"},
 }

@@ -20,9 +20,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/bot"
-	"github.com/streambot/streambot/handlers"
-	"github.com/streambot/streambot/stream"
-	"github.com/streambot/streambot/stream/mock"
+	"github.com/streambot/streambot/bot/config"
 	"github.com/streambot/streambot/stream/track"
 )
 
@@ -41,6 +39,8 @@ func main() {
 
 // options are the parsed command line.
 type options struct {
+	configPath    string
+	explicit      map[string]bool // flags given on the command line
 	source        string
 	track         string
 	follow        string
@@ -63,15 +63,14 @@ type options struct {
 	drainTimeout  time.Duration
 }
 
-// twitterCredentialVars are the environment variables of the Twitter source.
-var twitterCredentialVars = []string{
-	"TWITTER_CONSUMER_KEY", "TWITTER_CONSUMER_SECRET", "TWITTER_ACCESS_TOKEN", "TWITTER_ACCESS_SECRET",
-}
+// fileFlags are the flags a configuration file replaces.
+var fileFlags = []string{"source", "track", "follow", "locations", "lang", "drop-retweets", "rate", "mock-file", "mock-loop", "jsonl", "stdout", "stall-timeout"}
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("streambot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.StringVar(&o.configPath, "config", "", "YAML file with the source, destinations and routes (see README); replaces the source, route and destination flags")
 	fs.StringVar(&o.source, "source", "", "stream to read: mock or twitter (default: twitter when all four TWITTER_* credentials are set, else mock)")
 	fs.StringVar(&o.track, "track", "python", "track expression: comma = OR, space = AND, as Twitter's statuses/filter")
 	fs.StringVar(&o.follow, "follow", "", "comma-separated user IDs whose posts to stream (twitter source)")
@@ -97,11 +96,20 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
-	fs.Visit(func(f *flag.Flag) { o.stdoutSet = o.stdoutSet || f.Name == "stdout" })
+	o.explicit = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
+	o.stdoutSet = o.explicit["stdout"]
+	if o.configPath != "" {
+		for _, name := range fileFlags {
+			if o.explicit[name] {
+				return nil, fmt.Errorf("-%s cannot be combined with -config: set it in the file", name)
+			}
+		}
+	}
 
 	if o.source == "" {
 		o.source = "mock"
-		if allSet(getenv, twitterCredentialVars) {
+		if allSet(getenv, config.TwitterCredentialVars) {
 			o.source = "twitter"
 		}
 	}
@@ -147,28 +155,25 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Error("cannot create the data directory", "dir", o.dataDir, "err", err)
 		return exitUsage
 	}
-	src, err := newSource(o, getenv, log)
+	file, err := loadFile(o, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "streambot:", err)
 		return exitUsage
 	}
-	dests, closeDests, err := newDestinations(o, stdout)
+	built, err := file.Build(ctx, config.Env{Getenv: getenv, Stdout: stdout, Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "streambot:", err)
 		return exitUsage
 	}
-	defer closeDests()
+	defer built.Close()
 
-	b, err := bot.New(bot.Config{
-		Source:        src,
-		Routes:        []bot.Route{newRoute(o, destinationNames(dests))},
-		Destinations:  dests,
-		Workers:       o.workers,
-		QueueSize:     o.queueSize,
-		StatsInterval: statsInterval(o.statsInterval),
-		DrainTimeout:  o.drainTimeout,
-		Logger:        log,
-	})
+	cfg := built.Config
+	cfg.Workers = o.workers
+	cfg.QueueSize = o.queueSize
+	cfg.StatsInterval = statsInterval(o.statsInterval)
+	cfg.DrainTimeout = o.drainTimeout
+	cfg.Logger = log
+	b, err := bot.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "streambot:", err)
 		return exitUsage
@@ -180,67 +185,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return exitOK
 }
 
-func newSource(o *options, getenv func(string) string, log *slog.Logger) (stream.Source, error) {
-	switch o.source {
-	case "twitter":
-		return newTwitterSource(o, getenv, log)
-	default:
-		cfg := mock.Config{Rate: o.rate, Once: !o.mockLoop, Logger: log}
-		if o.mockFile != "" {
-			lines, err := mock.LoadFile(o.mockFile)
-			if err != nil {
-				return nil, fmt.Errorf("-mock-file: %w", err)
-			}
-			cfg.Lines = lines
-		}
-		return mock.New(cfg), nil
+// loadFile reads -config, or describes the flags as the same structure so
+// that both paths build the bot the same way.
+func loadFile(o *options, getenv func(string) string) (*config.File, error) {
+	if o.configPath != "" {
+		return config.Load(o.configPath, getenv)
 	}
-}
-
-// newRoute builds the single route that flags describe: track, languages,
-// retweets, to every destination.
-func newRoute(o *options, dests []string) bot.Route {
-	mw := []handlers.Middleware{handlers.Match("", track.MustCompile(o.track))}
-	if o.dropRetweets {
-		mw = append(mw, handlers.DropRetweets())
+	langs := splitList(o.langs)
+	keepRetweets := !o.dropRetweets
+	f := &config.File{
+		Path: "command line",
+		Source: config.Source{
+			Type: o.source, Track: o.track, Follow: splitList(o.follow), Locations: o.locations,
+			Languages: langs, Rate: &o.rate, File: o.mockFile, Once: !o.mockLoop,
+			StallTimeout: o.stallTimeout,
+		},
 	}
-	if langs := splitList(o.langs); len(langs) > 0 {
-		mw = append(mw, handlers.Languages(langs...))
-	}
-	return bot.Route{Name: "default", Filter: handlers.Chain(mw...), Destinations: dests}
-}
-
-func newDestinations(o *options, stdout io.Writer) ([]bot.Destination, func(), error) {
-	var dests []bot.Destination
-	var closers []func() error
 	if o.jsonl != "" {
-		j, err := handlers.OpenJSONL(o.jsonl)
-		if err != nil {
-			return nil, nil, fmt.Errorf("-jsonl: %w", err)
-		}
-		dests = append(dests, bot.Destination{Name: "jsonl", Handler: j})
-		closers = append(closers, j.Close)
+		f.Destinations = append(f.Destinations, config.Destination{Name: "jsonl", Type: config.TypeJSONL, Path: o.jsonl})
 	}
 	// The console is on by default only while nothing else is configured.
-	if o.stdout && (o.stdoutSet || len(dests) == 0) {
-		dests = append(dests, bot.Destination{Name: "stdout", Handler: handlers.Console(stdout)})
+	if o.stdout && (o.stdoutSet || len(f.Destinations) == 0) {
+		f.Destinations = append(f.Destinations, config.Destination{Name: "stdout", Type: config.TypeStdout})
 	}
-	if len(dests) == 0 {
-		return nil, nil, errors.New("no destination: enable -stdout or set -jsonl")
+	if len(f.Destinations) == 0 {
+		return nil, errors.New("no destination: enable -stdout or set -jsonl")
 	}
-	return dests, func() {
-		for _, c := range closers {
-			c()
-		}
-	}, nil
-}
-
-func destinationNames(dests []bot.Destination) []string {
-	names := make([]string, len(dests))
-	for i, d := range dests {
-		names[i] = d.Name
+	route := config.Route{Track: o.track, Languages: langs, Retweets: &keepRetweets}
+	for _, d := range f.Destinations {
+		route.Destinations = append(route.Destinations, d.Name)
 	}
-	return names
+	f.Routes = []config.Route{route}
+	return f, nil
 }
 
 func newLogger(o *options, stderr io.Writer) *slog.Logger {

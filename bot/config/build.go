@@ -1,0 +1,177 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/streambot/streambot/bot"
+	"github.com/streambot/streambot/handlers"
+	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/mock"
+	"github.com/streambot/streambot/stream/track"
+)
+
+// Env is what Build takes from the process: the environment, where the
+// stdout destination writes, and the logger. Zero fields mean os.Getenv,
+// os.Stdout and a discarding logger.
+type Env struct {
+	Getenv func(string) string
+	Stdout io.Writer
+	Logger *slog.Logger
+}
+
+func (e Env) withDefaults() Env {
+	if e.Getenv == nil {
+		e.Getenv = os.Getenv
+	}
+	if e.Stdout == nil {
+		e.Stdout = os.Stdout
+	}
+	if e.Logger == nil {
+		e.Logger = slog.New(slog.DiscardHandler)
+	}
+	return e
+}
+
+// Built is the result of Build: the bot's configuration and what must be
+// closed after the bot has stopped.
+type Built struct {
+	Config  bot.Config
+	closers []func() error
+}
+
+// Close releases the destinations' resources (open files, connections).
+func (b *Built) Close() error {
+	var errs []error
+	for _, c := range b.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
+}
+
+// Build turns f into a bot configuration: it creates the source, every
+// destination (checking credentials where the destination can, e.g.
+// Telegram's getMe) and every route. ctx bounds those checks.
+func (f *File) Build(ctx context.Context, env Env) (*Built, error) {
+	env = env.withDefaults()
+	b := &Built{}
+	src, err := f.buildSource(env)
+	if err != nil {
+		return nil, err
+	}
+	b.Config.Source = src
+	for _, d := range f.Destinations {
+		h, closer, err := f.buildDestination(ctx, d, env)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		if closer != nil {
+			b.closers = append(b.closers, closer)
+		}
+		b.Config.Destinations = append(b.Config.Destinations, bot.Destination{Name: d.Name, Handler: h, QueueSize: d.QueueSize})
+	}
+	for _, r := range f.Routes {
+		b.Config.Routes = append(b.Config.Routes, r.build())
+	}
+	return b, nil
+}
+
+// Track returns the expression the stream should filter on: Source.Track,
+// or the phrases of every route joined.
+func (f *File) Track() string {
+	if f.Source.Track != "" {
+		return f.Source.Track
+	}
+	var phrases []string
+	seen := map[string]bool{}
+	for _, r := range f.Routes {
+		for _, p := range track.MustCompile(r.Track).Phrases() {
+			if k := strings.ToLower(p); !seen[k] {
+				seen[k] = true
+				phrases = append(phrases, p)
+			}
+		}
+	}
+	return strings.Join(phrases, ",")
+}
+
+// SourceType resolves an empty Source.Type as the flags do.
+func (f *File) SourceType(getenv func(string) string) string {
+	if f.Source.Type != "" {
+		return f.Source.Type
+	}
+	for _, v := range TwitterCredentialVars {
+		if getenv(v) == "" {
+			return "mock"
+		}
+	}
+	return "twitter"
+}
+
+// TwitterCredentialVars are the environment variables of the Twitter source.
+var TwitterCredentialVars = []string{
+	"TWITTER_CONSUMER_KEY", "TWITTER_CONSUMER_SECRET", "TWITTER_ACCESS_TOKEN", "TWITTER_ACCESS_SECRET",
+}
+
+func (f *File) buildSource(env Env) (stream.Source, error) {
+	switch f.SourceType(env.Getenv) {
+	case "twitter":
+		return nil, fmt.Errorf("config: %s:%d: the twitter source is not wired yet", f.Path, f.Source.Line)
+	default:
+		s := f.Source
+		cfg := mock.Config{Rate: 5, Once: s.Once, Logger: env.Logger}
+		if s.Rate != nil {
+			cfg.Rate = *s.Rate
+		}
+		if s.File != "" {
+			lines, err := mock.LoadFile(s.File)
+			if err != nil {
+				return nil, fmt.Errorf("config: %s:%d: source.file: %w", f.Path, s.Line, err)
+			}
+			cfg.Lines = lines
+		}
+		return mock.New(cfg), nil
+	}
+}
+
+func (f *File) buildDestination(ctx context.Context, d Destination, env Env) (handlers.Handler, func() error, error) {
+	where := fmt.Sprintf("%s:%d: destination %s", f.Path, d.Line, d.Name)
+	switch d.Type {
+	case TypeStdout:
+		return handlers.Console(env.Stdout), nil, nil
+	case TypeJSONL:
+		j, err := handlers.OpenJSONL(d.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("config: %s: %w", where, err)
+		}
+		return j, j.Close, nil
+	}
+	return nil, nil, fmt.Errorf("config: %s: type %q is not supported yet", where, d.Type)
+}
+
+func (r Route) build() bot.Route {
+	mw := []handlers.Middleware{handlers.Match(r.Name, track.MustCompile(r.Track))}
+	if r.Exclude != "" {
+		mw = append(mw, handlers.Exclude(track.MustCompile(r.Exclude)))
+	}
+	if r.Retweets != nil && !*r.Retweets {
+		mw = append(mw, handlers.DropRetweets())
+	}
+	if r.Replies != nil && !*r.Replies {
+		mw = append(mw, handlers.DropReplies())
+	}
+	if len(r.Languages) > 0 {
+		mw = append(mw, handlers.Languages(r.Languages...))
+	}
+	name := r.Name
+	if name == "" {
+		name = "default" // flags mode: Matched lists the phrases instead
+	}
+	return bot.Route{Name: name, Filter: handlers.Chain(mw...), Destinations: r.Destinations}
+}
