@@ -7,13 +7,17 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/streambot/streambot/bot"
 	"github.com/streambot/streambot/handlers"
+	"github.com/streambot/streambot/handlers/telegram"
+	"github.com/streambot/streambot/handlers/webhook"
 	"github.com/streambot/streambot/stream"
 	"github.com/streambot/streambot/stream/mock"
 	"github.com/streambot/streambot/stream/track"
+	"github.com/streambot/streambot/stream/twitter"
 )
 
 // Env is what Build takes from the process: the environment, where the
@@ -122,7 +126,7 @@ var TwitterCredentialVars = []string{
 func (f *File) buildSource(env Env) (stream.Source, error) {
 	switch f.SourceType(env.Getenv) {
 	case "twitter":
-		return nil, fmt.Errorf("config: %s:%d: the twitter source is not wired yet", f.Path, f.Source.Line)
+		return f.buildTwitter(env)
 	default:
 		s := f.Source
 		cfg := mock.Config{Rate: 5, Once: s.Once, Logger: env.Logger}
@@ -151,8 +155,59 @@ func (f *File) buildDestination(ctx context.Context, d Destination, env Env) (ha
 			return nil, nil, fmt.Errorf("config: %s: %w", where, err)
 		}
 		return j, j.Close, nil
+	case TypeTelegram:
+		base := d.APIURL
+		if base == "" {
+			base = env.Getenv("TELEGRAM_API_URL")
+		}
+		templates := map[string]string{}
+		for _, r := range f.Routes {
+			if r.Template != "" && slices.Contains(r.Destinations, d.Name) {
+				templates[r.Name] = r.Template
+			}
+		}
+		s, err := telegram.New(ctx, telegram.Config{
+			Token: d.Token, BaseURL: base, Chats: d.Chats, Template: d.Template, RouteTemplates: templates,
+			DisablePreview: d.DisablePreview, Split: d.Split,
+			Logger: env.Logger.With("destination", d.Name),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("config: %s: %w", where, err)
+		}
+		return s, nil, nil
+	case TypeWebhook:
+		h, err := webhook.New(webhook.Config{
+			URL: d.URL, Format: webhook.Format(d.Format), Template: d.Template,
+			Logger: env.Logger.With("destination", d.Name),
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("config: %s: %w", where, err)
+		}
+		return h, nil, nil
 	}
-	return nil, nil, fmt.Errorf("config: %s: type %q is not supported yet", where, d.Type)
+	return nil, nil, fmt.Errorf("config: %s: unknown type %q", where, d.Type)
+}
+
+func (f *File) buildTwitter(env Env) (stream.Source, error) {
+	s := f.Source
+	base := s.StreamURL
+	if base == "" {
+		base = env.Getenv(twitter.EnvStreamURL)
+	}
+	src, err := twitter.NewSource(twitter.Config{
+		Credentials:  twitter.CredentialsFromEnv(env.Getenv),
+		BaseURL:      base,
+		Track:        []string{f.Track()},
+		Follow:       s.Follow,
+		Locations:    s.Locations,
+		Language:     s.Languages,
+		StallTimeout: s.StallTimeout,
+		Logger:       env.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: %s:%d: source: %w", f.Path, s.Line, err)
+	}
+	return src, nil
 }
 
 func (r Route) build() bot.Route {

@@ -52,6 +52,8 @@ type options struct {
 	mockLoop      bool
 	jsonl         string
 	stdout        bool
+	tgPreview     bool
+	tgSplit       bool
 	stdoutSet     bool
 	workers       int
 	queueSize     int
@@ -64,7 +66,7 @@ type options struct {
 }
 
 // fileFlags are the flags a configuration file replaces.
-var fileFlags = []string{"source", "track", "follow", "locations", "lang", "drop-retweets", "rate", "mock-file", "mock-loop", "jsonl", "stdout", "stall-timeout"}
+var fileFlags = []string{"source", "track", "follow", "locations", "lang", "drop-retweets", "rate", "mock-file", "mock-loop", "jsonl", "stdout", "stall-timeout", "telegram-preview", "telegram-split"}
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	o := &options{}
@@ -81,6 +83,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.mockFile, "mock-file", "", "mock source: replay this JSONL file of Twitter v1.1 messages instead of the built-in corpus")
 	fs.BoolVar(&o.mockLoop, "mock-loop", true, "mock source: replay forever; false stops after one pass")
 	fs.StringVar(&o.jsonl, "jsonl", "", "append each forwarded status as one JSON object per line to this file")
+	fs.BoolVar(&o.tgPreview, "telegram-preview", true, "Telegram: let Telegram show a link preview under each message")
+	fs.BoolVar(&o.tgSplit, "telegram-split", false, "Telegram: split a text over 4096 characters into several messages instead of truncating it")
 	fs.BoolVar(&o.stdout, "stdout", true, "print each forwarded status on standard output; when another destination is set, only if given explicitly")
 	fs.IntVar(&o.workers, "workers", 0, "route-filter workers (default: number of CPUs)")
 	fs.IntVar(&o.queueSize, "queue-size", bot.DefaultQueueSize, "statuses each destination may have waiting before new ones are dropped for it")
@@ -203,6 +207,18 @@ func loadFile(o *options, getenv func(string) string) (*config.File, error) {
 	}
 	if o.jsonl != "" {
 		f.Destinations = append(f.Destinations, config.Destination{Name: "jsonl", Type: config.TypeJSONL, Path: o.jsonl})
+	}
+	token, chats := getenv("TELEGRAM_BOT_TOKEN"), splitList(getenv("TELEGRAM_CHAT_ID"))
+	switch {
+	case token != "" && len(chats) > 0:
+		f.Destinations = append(f.Destinations, config.Destination{
+			Name: "telegram", Type: config.TypeTelegram, Token: token, Chats: chats,
+			DisablePreview: !o.tgPreview, Split: o.tgSplit,
+		})
+	case token != "":
+		return nil, errors.New("TELEGRAM_BOT_TOKEN is set but TELEGRAM_CHAT_ID is not: set the chat id(s) or @channel(s) to send to")
+	case len(chats) > 0:
+		return nil, errors.New("TELEGRAM_CHAT_ID is set but TELEGRAM_BOT_TOKEN is not: set the token from @BotFather")
 	}
 	// The console is on by default only while nothing else is configured.
 	if o.stdout && (o.stdoutSet || len(f.Destinations) == 0) {
