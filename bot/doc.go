@@ -2,7 +2,54 @@
 // lifecycle: concurrency, bounded queues, dedupe, delete handling, stats and
 // graceful shutdown.
 //
-// The flow of one status:
+// It is the middle of streambot's flow: source → routes → handlers →
+// destinations. A [Config] names one stream.Source; routes ([Route]), each a
+// handlers.Middleware filter (handlers.Match and friends) that selects
+// statuses for some destinations; and destinations ([Destination]), each a
+// named handlers.Handler (your own HandlerFunc, handlers.Console, or a
+// Telegram or webhook sender). [New] validates it, [Bot.Run] runs until its context ends
+// or the source stops, and [Bot.Stats] counts what happened.
+//
+// The classic tweepy example — a listener that prints the text of every
+// status about "python" — is, in Go:
+//
+//	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+//	defer stop()
+//	src, err := twitter.NewSource(twitter.Config{
+//		Credentials: twitter.CredentialsFromEnv(os.Getenv), // TWITTER_CONSUMER_KEY, ...
+//		Track:       []string{"python"},
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	onStatus := handlers.HandlerFunc(func(ctx context.Context, s *stream.Status) error {
+//		fmt.Println(s.Text)
+//		return nil
+//	})
+//	b, err := bot.New(bot.Config{
+//		Source: src,
+//		Routes: []bot.Route{{
+//			Name:         "python",
+//			Filter:       handlers.Match("python", track.MustCompile("python")),
+//			Destinations: []string{"print"},
+//		}},
+//		Destinations: []bot.Destination{{Name: "print", Handler: onStatus}},
+//	})
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	if err := b.Run(ctx); err != nil { // until Ctrl-C
+//		log.Fatal(err)
+//	}
+//
+// Handlers run concurrently with the stream by default (tweepy's
+// is_async=True): the source is read in one goroutine and each destination
+// is called in its own, one status at a time, in stream order. With
+// mock.New(mock.Config{Once: true, Lines: ...}) in place of
+// twitter.NewSource the same program is the offline test of the listener;
+// see the examples.
+//
+// The flow of one status inside a Bot:
 //
 //	source ──▶ dispatcher ──▶ route workers ──▶ collector ──▶ destination queues ──▶ sinks
 //	           (dedupe,        (-workers         (restores      (one bounded queue

@@ -14,16 +14,26 @@ import (
 
 // Record is the JSON object the JSONL sink writes for each status.
 type Record struct {
-	ID        string    `json:"id"`
-	Source    string    `json:"source"`
-	Author    string    `json:"author"`
-	Name      string    `json:"name,omitempty"`
-	Text      string    `json:"text"`
-	URL       string    `json:"url"`
-	Lang      string    `json:"lang,omitempty"`
+	// ID is Status.ID.
+	ID string `json:"id"`
+	// Source is Status.Source, the network ("twitter").
+	Source string `json:"source"`
+	// Author is the author's screen name, without the '@'.
+	Author string `json:"author"`
+	// Name is the author's display name.
+	Name string `json:"name,omitempty"`
+	// Text is the full, plain text (Status.Text).
+	Text string `json:"text"`
+	// URL links to the post.
+	URL string `json:"url"`
+	// Lang is the detected language code.
+	Lang string `json:"lang,omitempty"`
+	// CreatedAt is when the post was created; omitted when unknown.
 	CreatedAt time.Time `json:"created_at,omitzero"`
-	Retweet   bool      `json:"retweet,omitempty"`
-	Matched   []string  `json:"matched"`
+	// Retweet is set for a retweet.
+	Retweet bool `json:"retweet,omitempty"`
+	// Matched names what selected the status (the route, or the phrases).
+	Matched []string `json:"matched"`
 }
 
 // NewRecord returns the Record of s.

@@ -15,6 +15,8 @@ import (
 // returns an error wrapping ctx's error. *rate.Limiter and *[Limiter] are
 // Waiters.
 type Waiter interface {
+	// Wait blocks until one more event is allowed (nil) or ctx ends (an
+	// error wrapping ctx's error).
 	Wait(ctx context.Context) error
 }
 

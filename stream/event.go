@@ -40,12 +40,18 @@ func (k Kind) String() string {
 // meaningful; a concrete struct instead of an interface{} keeps consumers
 // free of type switches and lets the compiler check them.
 type Event struct {
-	Kind       Kind
-	Status     *Status
-	Delete     Delete
-	Limit      Limit
+	// Kind names the field below that is set.
+	Kind Kind
+	// Status is the post, for KindStatus; it is shared and must not be modified.
+	Status *Status
+	// Delete is set for KindDelete.
+	Delete Delete
+	// Limit is set for KindLimit.
+	Limit Limit
+	// Disconnect is set for KindDisconnect.
 	Disconnect Disconnect
-	Warning    Warning
+	// Warning is set for KindWarning.
+	Warning Warning
 }
 
 // Delete asks consumers to forget a status: if it has not been delivered yet,
@@ -66,15 +72,23 @@ type Limit struct {
 
 // Disconnect is the server's explanation just before it closes a stream.
 type Disconnect struct {
-	Code       int
+	// Code is the network's disconnect code (for Twitter, 1 to 12: 1
+	// shutdown, 2 duplicate stream, 6 token revoked, 7 admin logout, ...).
+	Code int
+	// StreamName names the stream being closed.
 	StreamName string
-	Reason     string
+	// Reason is the server's human-readable explanation.
+	Reason string
 }
 
 // Warning is a notice such as Twitter's stall warning (FALLING_BEHIND).
 type Warning struct {
-	Code        string
-	Message     string
+	// Code is the warning's code, e.g. "FALLING_BEHIND".
+	Code string
+	// Message is the server's human-readable text.
+	Message string
+	// PercentFull is how full the server's queue for this stream is, for a
+	// stall warning.
 	PercentFull int
 }
 

@@ -1,13 +1,3 @@
-// Package config reads streambot's YAML configuration file: one source, any
-// number of destinations, and routes that send what a track expression
-// matches to some of those destinations.
-//
-// Values may reference environment variables as ${NAME}, so secrets stay out
-// of the file; a reference to an unset variable is an error. Every error
-// names the file, the line and the field.
-//
-// Load parses and validates; [File.Build] (build.go) turns the result into a
-// bot.Config with real sources and destinations.
 package config
 
 import (

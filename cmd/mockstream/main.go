@@ -1,15 +1,3 @@
-// Command mockstream runs a mock of Twitter's v1.1 statuses/filter
-// streaming endpoint (package streamtest) for testing any streaming client
-// offline:
-//
-//	go run ./cmd/mockstream -addr 127.0.0.1:8080 -rate 5
-//	TWITTER_STREAM_URL=http://127.0.0.1:8080 streambot -source twitter
-//
-// Clients sign with the four TWITTER_* credentials of the environment; each
-// variable that is unset falls back to a public demo value
-// (streamtest.DemoConsumerKey, ...), so a client with no credentials set
-// works against a server with none set. Each connection is logged to stderr.
-// Ctrl-C or SIGTERM ends all streams and stops the server.
 package main
 
 import (

@@ -1,16 +1,3 @@
-// Package telegram delivers statuses to Telegram chats through the Bot API.
-//
-// A [Sender] is a handlers.Handler: it formats a status as an HTML message
-// (see [Formatter]), sends it to every configured chat in order, each behind
-// its own rate limiter, retries what can be retried (waiting exactly
-// retry_after on HTTP 429) and classifies every failure once (see
-// [Classify]). A chat that blocks or kicks the bot is disabled and the others
-// keep receiving; a group upgraded to a supergroup is followed to its new id.
-//
-// It uses github.com/go-telegram-bot-api/telegram-bot-api/v5 and fills its
-// gaps: every request carries the caller's context and a timeout, answers
-// that are not the Bot API's JSON are recognized, and the bot token — which
-// is part of every request URL — is redacted from every error and log line.
 package telegram
 
 import (

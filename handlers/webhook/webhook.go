@@ -1,15 +1,3 @@
-// Package webhook delivers statuses by POSTing one JSON document per status
-// to a URL: a generic JSON record, or a Slack- or Discord-compatible message.
-//
-// [New] returns the complete destination — rate limit, retries and the
-// [Sender] — as one handlers.Handler. Failures are classified once, in the
-// Sender: 2xx is success; 429 (and 503 with Retry-After) waits exactly the
-// Retry-After the server sent; 408, 5xx and network errors are retried with
-// backoff; 410 Gone means the webhook was deleted; any other answer is
-// permanent for the status. Webhook URLs are secrets (a Slack or Discord
-// webhook URL is all it takes to post), so the URL's path, query and user
-// information, and every configured header value, are redacted from every
-// error and log line.
 package webhook
 
 import (

@@ -3,6 +3,11 @@
 // any streaming client (ours, dghubble/go-twitter, a curl one-liner) can be
 // tested offline against it.
 //
+// It fakes the network at the start of streambot's flow (source → routes →
+// handlers → destinations): where package mock replaces the source, this
+// server sits behind the real twitter.Source, so a test exercises signing,
+// HTTP, framing, decoding and reconnects along with the handlers.
+//
 // The [Server] is an [net/http.Handler] for GET and POST
 // /1.1/statuses/filter.json that
 //   - verifies OAuth1 HMAC-SHA1 signatures (RFC 5849 §3.4) against the
@@ -28,6 +33,14 @@
 //	resp, err := client.PostForm(ts.URL+streamtest.FilterPath, url.Values{"track": {"python"}})
 //	...
 //	if got := srv.Requests(); !got[0].Verified { ... }
+//
+// or with streambot's own client, as in the example of [NewServer]:
+//
+//	src, err := twitter.NewSource(twitter.Config{
+//		Credentials: twitter.Credentials(streamtest.DemoCredentials()),
+//		BaseURL:     ts.URL,
+//		Track:       []string{"python"},
+//	})
 //
 // From a shell, cmd/mockstream runs the same server:
 //

@@ -66,12 +66,18 @@ const (
 // Default. A Backoff is not safe for concurrent use; the Source copies the
 // configured value at the start of every Run.
 type Backoff struct {
-	NetworkStep      time.Duration
-	NetworkMax       time.Duration
-	HTTPInitial      time.Duration
-	HTTPMax          time.Duration
+	// NetworkStep is the linear step after TCP/IP errors; 0 means DefaultNetworkStep.
+	NetworkStep time.Duration
+	// NetworkMax caps the TCP/IP back-off; 0 means DefaultNetworkMax.
+	NetworkMax time.Duration
+	// HTTPInitial is the first wait after an HTTP error; 0 means DefaultHTTPInitial.
+	HTTPInitial time.Duration
+	// HTTPMax caps the HTTP-error back-off; 0 means DefaultHTTPMax.
+	HTTPMax time.Duration
+	// RateLimitInitial is the first wait after HTTP 420/429; 0 means DefaultRateLimitInitial.
 	RateLimitInitial time.Duration
-	RateLimitMax     time.Duration
+	// RateLimitMax caps the 420/429 back-off; 0 means DefaultRateLimitMax.
+	RateLimitMax time.Duration
 
 	network, http, rateLimited int // consecutive failures of each kind
 }

@@ -27,6 +27,7 @@ type LineTooLongError struct {
 	Max int
 }
 
+// Error says how long the skipped message was and what the limit is.
 func (e *LineTooLongError) Error() string {
 	return fmt.Sprintf("twitter: skipped a %d-byte message, over the limit of %d bytes", e.Size, e.Max)
 }

@@ -443,6 +443,8 @@ type StatusError struct {
 	msg           string
 }
 
+// Error says what the endpoint answered and, for answers that need a person,
+// what to check (for 401, the TWITTER_* credentials).
 func (e *StatusError) Error() string { return e.msg }
 
 // serverMessageBytes bounds the server's error text kept in errors and logs.

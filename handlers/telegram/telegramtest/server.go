@@ -1,13 +1,3 @@
-// Package telegramtest runs a fake Telegram Bot API server for tests.
-//
-// The fake answers like the real Bot API — {"ok":true,"result":...} or
-// {"ok":false,"error_code":...,"description":...,"parameters":{...}} — at
-// /bot{token}/{method} for getMe, sendMessage and sendPhoto. It checks the
-// token, validates what Telegram validates (HTML entities in parse_mode HTML,
-// text of at most 4096 characters after entity parsing, captions of at most
-// 1024), and records every request. Tests script failures per call or per
-// chat, and assert on the recorded requests from the test goroutine: the
-// fake never fails a test by itself.
 package telegramtest
 
 import (
