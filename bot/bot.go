@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streambot/streambot/handlers"
@@ -14,6 +15,12 @@ import (
 
 // Bot runs one source through routes to destinations. Create it with New
 // and start it with Run; a Bot runs once.
+//
+// Every status a route takes is written to each of its destinations'
+// queues in the Store (group-committed) before it counts as accepted; a
+// destination's delivery goroutine reads its queue in order and removes an
+// entry only after the destination accepted it, failed it permanently, or
+// the queue's cap dropped it.
 type Bot struct {
 	cfg     Config
 	log     *slog.Logger
@@ -21,14 +28,45 @@ type Bot struct {
 	dests   []*destination
 	byName  map[string]int
 	routes  [][]int // route index -> destination indexes
-	seen    *idSet  // dedupe of re-sent statuses
+	seen    *idSet  // dedupe of re-sent statuses, persisted through the Store
 	deleted *idSet  // statuses the stream deleted
+	wake    chan struct{}
+	health  health
+	metrics *metrics
+
+	onCommit func() // tests: called by the committer after each commit
 }
 
 type destination struct {
 	Destination
-	queue chan *stream.Status
-	c     destCounters
+	cap int
+	c   destCounters
+
+	mu      sync.Mutex // guards floor, sending, busy and acked
+	floor   uint64     // entries below floor were dropped by the cap (but the one being sent)
+	sending uint64     // the entry being delivered, when busy
+	busy    bool
+	acked   uint64 // every entry below acked is done
+
+	// Owned by the committer.
+	next         uint64 // the seq of the next entry
+	ackCommitted uint64 // acked, as last committed
+
+	start     uint64        // where delivery starts reading (the head at Load)
+	durable   atomic.Uint64 // ackCommitted, for the delivery goroutine
+	depth     atomic.Int64  // entries in the store
+	oldest    atomic.Int64  // queued-at of the entry at the head (unix ns), 0 when empty
+	sealed    atomic.Bool   // no more entries will be appended
+	notify    chan struct{} // entries were appended
+	committed chan struct{} // acks were committed
+}
+
+// poke signals c without blocking (c has a buffer of one).
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // New validates cfg and returns a Bot.
@@ -43,13 +81,22 @@ func New(cfg Config) (*Bot, error) {
 		byName:  map[string]int{},
 		seen:    newIDSet(cfg.DedupeWindow),
 		deleted: newIDSet(cfg.DedupeWindow),
+		wake:    make(chan struct{}, 1),
 	}
 	for i, d := range cfg.Destinations {
-		size := d.QueueSize
-		if size <= 0 {
-			size = cfg.QueueSize
+		c := d.QueueCap
+		if c <= 0 {
+			c = d.QueueSize
 		}
-		b.dests = append(b.dests, &destination{Destination: d, queue: make(chan *stream.Status, size)})
+		if c <= 0 {
+			c = cfg.QueueCap
+		}
+		dest := &destination{
+			Destination: d, cap: c, next: 1, floor: 1, acked: 1, ackCommitted: 1, start: 1,
+			notify: make(chan struct{}, 1), committed: make(chan struct{}, 1),
+		}
+		dest.durable.Store(1)
+		b.dests = append(b.dests, dest)
 		b.byName[d.Name] = i
 	}
 	for _, r := range cfg.Routes {
@@ -59,6 +106,8 @@ func New(cfg Config) (*Bot, error) {
 		}
 		b.routes = append(b.routes, idx)
 	}
+	b.health.init(cfg.Now())
+	b.metrics = newMetrics(b)
 	return b, nil
 }
 
@@ -81,12 +130,16 @@ func (b *Bot) Stats() Stats {
 			Dropped:   d.c.dropped.Load(),
 			Failed:    d.c.failed.Load(),
 			Cancelled: d.c.cancelled.Load(),
+			Retried:   d.c.retried.Load(),
+			Queued:    d.depth.Load(),
 		}
 		s.Destinations[d.Name] = ds
 		s.Forwarded += ds.Forwarded
 		s.Dropped += ds.Dropped
 		s.Failed += ds.Failed
 		s.Cancelled += ds.Cancelled
+		s.Retried += ds.Retried
+		s.Queued += ds.Queued
 	}
 	return s
 }
@@ -103,13 +156,67 @@ type job struct {
 	result chan<- []accepted
 }
 
+// load reads the Store's snapshot into the dedupe window and the queues.
+func (b *Bot) load() error {
+	snap, err := b.cfg.Store.Load(b.cfg.DedupeWindow)
+	if err != nil {
+		return fmt.Errorf("bot: %w", err)
+	}
+	for _, id := range snap.Seen {
+		b.seen.add(id)
+	}
+	for _, d := range b.dests {
+		q, ok := snap.Queues[d.Name]
+		if !ok {
+			continue
+		}
+		next := max(q.Next, 1)
+		head := min(max(q.Head, 1), next)
+		d.next, d.floor, d.acked, d.ackCommitted, d.start = next, head, head, head, head
+		d.durable.Store(head)
+		d.depth.Store(int64(q.Depth))
+		if q.Depth > 0 {
+			b.log.Info("resuming queued deliveries", "destination", d.Name, "queued", q.Depth)
+		}
+	}
+	for name, q := range snap.Queues {
+		if _, ok := b.byName[name]; !ok && q.Depth > 0 {
+			b.log.Warn("the store holds a queue for a destination that is no longer configured: it is kept, not delivered",
+				"destination", name, "queued", q.Depth)
+		}
+	}
+	return nil
+}
+
 // Run streams until ctx ends or the source stops, then drains: statuses
-// already queued keep being delivered for up to DrainTimeout. It returns nil
-// after a cancelled ctx or a finished source, and the source's error (for
-// example a stream.PermanentError) otherwise, in both cases after draining.
+// already queued keep being delivered for up to DrainTimeout, and what is
+// left stays in the Store for the next Run. It returns nil after a
+// cancelled ctx or a finished source, and the source's error (for example a
+// stream.PermanentError) otherwise, in both cases after draining. It returns
+// an error at once when the Store cannot be loaded or MetricsAddr cannot be
+// listened on.
 func (b *Bot) Run(ctx context.Context) error {
+	if err := b.load(); err != nil {
+		return err
+	}
+	stopServer, err := b.serve()
+	if err != nil {
+		return err
+	}
+	defer stopServer()
+
 	b.log.Info("bot starting", "source", b.cfg.Source.Name(), "routes", len(b.cfg.Routes),
 		"destinations", len(b.dests), "workers", b.cfg.Workers)
+	if o, ok := b.cfg.Source.(ObservableSource); ok {
+		b.health.observed.Store(true)
+		o.Observe(observer{b})
+	}
+
+	// The committer writes accepted statuses and acknowledgements.
+	pendingCh := make(chan pending, b.cfg.CommitBatch)
+	quitCommitter := make(chan struct{})
+	var commitWG sync.WaitGroup
+	commitWG.Go(func() { b.commitLoop(pendingCh, quitCommitter) })
 
 	// Destinations deliver on a context that survives ctx by the drain timeout.
 	deliverCtx, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
@@ -118,6 +225,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	for _, d := range b.dests {
 		destWG.Go(func() { b.deliver(deliverCtx, d) })
 	}
+	b.health.ready.Store(true)
+	stopReady := context.AfterFunc(ctx, func() { b.health.ready.Store(false) })
+	defer stopReady()
 
 	statsDone := make(chan struct{})
 	var statsWG sync.WaitGroup
@@ -134,6 +244,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	pipeWG.Go(func() {
 		defer close(intake)
 		srcErr = b.cfg.Source.Run(ctx, func(ev stream.Event) error {
+			b.health.sawData(b.cfg.Now())
 			select {
 			case intake <- ev:
 				return nil
@@ -152,16 +263,14 @@ func (b *Bot) Run(ctx context.Context) error {
 		workerWG.Go(func() { b.work(ctx, jobs) })
 	}
 	pipeWG.Go(func() {
-		b.collect(order)
-		for _, d := range b.dests {
-			close(d.queue)
-		}
+		defer close(pendingCh)
+		b.collect(order, pendingCh)
 	})
 
 	pipeWG.Wait()
 	workerWG.Wait()
 
-	// Everything accepted is queued; let the destinations finish.
+	// Everything accepted is in the store; let the destinations finish.
 	delivered := make(chan struct{})
 	go func() { destWG.Wait(); close(delivered) }()
 	select {
@@ -171,12 +280,15 @@ func (b *Bot) Run(ctx context.Context) error {
 		select {
 		case <-delivered:
 		case <-t.C:
-			b.log.Warn("drain timed out: dropping undelivered statuses", "timeout", b.cfg.DrainTimeout)
 			stopDelivery()
 			<-delivered
+			b.log.Warn("drain timed out: undelivered statuses stay queued for the next start",
+				"timeout", b.cfg.DrainTimeout, "queued", b.Stats().Queued)
 		}
 		t.Stop()
 	}
+	close(quitCommitter)
+	commitWG.Wait()
 	close(statsDone)
 	statsWG.Wait()
 
@@ -241,9 +353,9 @@ func (b *Bot) work(ctx context.Context, jobs <-chan job) {
 	}
 }
 
-// collect takes the workers' verdicts in stream order and queues each status
-// once per destination.
-func (b *Bot) collect(order <-chan chan []accepted) {
+// collect takes the workers' verdicts in stream order and hands each
+// matched status, with the destinations it goes to, to the committer.
+func (b *Bot) collect(order <-chan chan []accepted, out chan<- pending) {
 	queued := make([]bool, len(b.dests))
 	for r := range order {
 		verdicts := <-r
@@ -252,6 +364,7 @@ func (b *Bot) collect(order <-chan chan []accepted) {
 		}
 		b.c.matched.Add(1)
 		clear(queued)
+		var p pending
 		for _, v := range verdicts {
 			s := v.status
 			if len(s.Matched) == 0 {
@@ -259,44 +372,15 @@ func (b *Bot) collect(order <-chan chan []accepted) {
 				c.Matched = []string{b.cfg.Routes[v.route].Name}
 				s = &c
 			}
+			p.id = s.ID
 			for _, di := range b.routes[v.route] {
 				if !queued[di] {
 					queued[di] = true
-					b.enqueue(b.dests[di], s)
+					p.to = append(p.to, target{dest: di, status: s})
 				}
 			}
 		}
-	}
-}
-
-// enqueue queues s for d without waiting: a full queue drops s for d only.
-func (b *Bot) enqueue(d *destination, s *stream.Status) {
-	select {
-	case d.queue <- s:
-	default:
-		if n := d.c.dropped.Add(1); isPowerOf10(n) {
-			b.log.Warn("destination queue full: dropping newest status",
-				"destination", d.Name, "queue_size", cap(d.queue), "id", s.ID, "dropped_total", n)
-		}
-	}
-}
-
-// deliver hands d's queued statuses to its handler, one at a time, in order.
-func (b *Bot) deliver(ctx context.Context, d *destination) {
-	for s := range d.queue {
-		switch {
-		case ctx.Err() != nil:
-			d.c.dropped.Add(1)
-		case b.deleted.contains(s.ID):
-			d.c.cancelled.Add(1)
-		default:
-			if err := d.Handler.Handle(ctx, s); err != nil {
-				d.c.failed.Add(1)
-				b.log.Error("delivery failed", "destination", d.Name, "id", s.ID, "err", err)
-				continue
-			}
-			d.c.forwarded.Add(1)
-		}
+		out <- p
 	}
 }
 
@@ -311,11 +395,4 @@ func (b *Bot) logStats(done <-chan struct{}) {
 			b.log.Info("stats", "stats", b.Stats())
 		}
 	}
-}
-
-func isPowerOf10(n int64) bool {
-	for n >= 10 && n%10 == 0 {
-		n /= 10
-	}
-	return n == 1
 }

@@ -100,7 +100,7 @@ func TestOrderPreservedPerDestinationWithManyWorkers(t *testing.T) {
 		Routes:       []Route{route("py", "python", "a", "c")},
 		Destinations: []Destination{{Name: "a", Handler: a}, {Name: "c", Handler: c}},
 		Workers:      8,
-		QueueSize:    len(evs),
+		QueueCap:     len(evs),
 	})
 	for name, s := range map[string]*sink{"a": a, "c": c} {
 		if got := s.ids(); !slices.Equal(got, want) {
@@ -188,14 +188,15 @@ func TestSlowDestinationDoesNotBlockAnother(t *testing.T) {
 	b := run(t, Config{
 		Source:       src,
 		Routes:       []Route{route("py", "python", "slow", "fast")},
-		Destinations: []Destination{{Name: "slow", Handler: slowHandler, QueueSize: 2}, {Name: "fast", Handler: fast}},
+		Destinations: []Destination{{Name: "slow", Handler: slowHandler, QueueCap: 2}, {Name: "fast", Handler: fast}},
 	})
 	if got := fast.ids(); len(got) != n {
 		t.Errorf("fast destination got %d statuses, want %d", len(got), n)
 	}
-	// The slow one kept the status it was handling plus a full queue of two.
-	if got := slow.ids(); !slices.Equal(got, []string{"0", "1", "2"}) {
-		t.Errorf("slow destination got %q, want [0 1 2]", got)
+	// The slow one kept the status it was handling plus the newest two: the
+	// cap drops the oldest waiting statuses.
+	if got := slow.ids(); !slices.Equal(got, []string{"0", strconv.Itoa(n - 2), strconv.Itoa(n - 1)}) {
+		t.Errorf("slow destination got %q, want [0 %d %d]", got, n-2, n-1)
 	}
 	st := b.Stats().Destinations
 	if st["slow"].Dropped != n-3 || st["slow"].Forwarded != 3 || st["fast"].Dropped != 0 {
@@ -267,7 +268,9 @@ func TestDuplicatesAndControlEventsAreCounted(t *testing.T) {
 func TestFailingDestinationIsCountedAndOthersContinue(t *testing.T) {
 	t.Parallel()
 	ok := &sink{}
-	bad := handlers.HandlerFunc(func(context.Context, *stream.Status) error { return errors.New("refused") })
+	bad := handlers.HandlerFunc(func(context.Context, *stream.Status) error {
+		return handlers.Permanent(errors.New("refused"))
+	})
 	b := run(t, Config{
 		Source:       sliceSource(status("1", "python"), status("2", "python")),
 		Routes:       []Route{route("py", "python", "bad", "ok")},
@@ -327,7 +330,9 @@ func TestShutdownDrainsQueuedStatuses(t *testing.T) {
 	}
 }
 
-func TestShutdownDrainTimeoutDropsTheRest(t *testing.T) {
+// With a durable store the premise changed: what the drain cannot deliver
+// stays queued for the next start instead of being dropped.
+func TestShutdownDrainTimeoutKeepsTheRestQueued(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	entered := make(chan struct{})
@@ -337,11 +342,13 @@ func TestShutdownDrainTimeoutDropsTheRest(t *testing.T) {
 		<-c.Done() // a destination that never answers
 		return c.Err()
 	})
+	store := newMemStore()
 	b, err := New(Config{
 		Source:       blockingSource(status("1", "python"), status("2", "python"), status("3", "python")),
 		Routes:       []Route{route("py", "python", "s")},
 		Destinations: []Destination{{Name: "s", Handler: h}},
 		DrainTimeout: 10 * time.Millisecond,
+		Store:        store,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -354,8 +361,59 @@ func TestShutdownDrainTimeoutDropsTheRest(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 	st := b.Stats().Destinations["s"]
-	if st.Failed+st.Dropped != 3 || st.Forwarded != 0 {
-		t.Errorf("stats = %+v, want all 3 failed or dropped", st)
+	if st.Failed+st.Dropped+st.Forwarded != 0 || st.Queued != 3 {
+		t.Errorf("stats = %+v, want all 3 still queued", st)
+	}
+
+	// The next start delivers them, in order, and drops the re-sent ones.
+	s := &sink{}
+	b2 := run(t, Config{
+		Source:       sliceSource(status("2", "python"), status("4", "python")),
+		Routes:       []Route{route("py", "python", "s")},
+		Destinations: []Destination{{Name: "s", Handler: s}},
+		Store:        store,
+	})
+	if got := s.ids(); !slices.Equal(got, []string{"1", "2", "3", "4"}) {
+		t.Errorf("after restart delivered %q, want [1 2 3 4]", got)
+	}
+	if st := b2.Stats(); st.Duplicates != 1 || st.Queued != 0 {
+		t.Errorf("after restart stats = %+v, want 1 duplicate and an empty queue", st)
+	}
+}
+
+func TestRetryableFailureKeepsTheHeadAndOrder(t *testing.T) {
+	t.Parallel()
+	s := &sink{}
+	fails := 2
+	h := handlers.HandlerFunc(func(ctx context.Context, st *stream.Status) error {
+		if st.ID == "1" && fails > 0 { // only the delivery goroutine calls h
+			fails--
+			return handlers.RetryAfter(errors.New("telegram: HTTP 429"), 7*time.Second)
+		}
+		return s.Handle(ctx, st)
+	})
+	var delays []time.Duration
+	other := &sink{}
+	b := run(t, Config{
+		Source:       sliceSource(status("1", "python"), status("2", "python"), status("3", "python")),
+		Routes:       []Route{route("py", "python", "s", "other")},
+		Destinations: []Destination{{Name: "s", Handler: h}, {Name: "other", Handler: other}},
+		Retry: handlers.RetryPolicy{MaxAttempts: 1, Sleep: func(ctx context.Context, d time.Duration) error {
+			delays = append(delays, d)
+			return ctx.Err()
+		}},
+	})
+	if got := s.ids(); !slices.Equal(got, []string{"1", "2", "3"}) {
+		t.Errorf("delivered %q, want [1 2 3]: a retried status keeps its place", got)
+	}
+	if got := other.ids(); !slices.Equal(got, []string{"1", "2", "3"}) {
+		t.Errorf("other destination got %q", got)
+	}
+	if !slices.Equal(delays, []time.Duration{7 * time.Second, 7 * time.Second}) {
+		t.Errorf("delays = %v, want retry_after twice (MaxAttempts is ignored)", delays)
+	}
+	if st := b.Stats().Destinations["s"]; st.Retried != 2 || st.Forwarded != 3 || st.Failed != 0 {
+		t.Errorf("stats = %+v", st)
 	}
 }
 

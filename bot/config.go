@@ -13,10 +13,21 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultQueueSize     = 1024
+	DefaultQueueCap      = 100_000
 	DefaultDedupeWindow  = 100_000
 	DefaultStatsInterval = time.Minute
 	DefaultDrainTimeout  = 5 * time.Second
+	DefaultAckWindow     = 8
+	DefaultReadAhead     = 32
+	DefaultCommitDelay   = 2 * time.Millisecond
+	DefaultCommitBatch   = 512
+	DefaultStaleAfter    = 5 * time.Minute
+	DefaultStuckAfter    = 10 * time.Minute
+
+	// DefaultQueueSize is the old name of DefaultQueueCap.
+	//
+	// Deprecated: use DefaultQueueCap.
+	DefaultQueueSize = DefaultQueueCap
 )
 
 // Route selects statuses for a set of destinations.
@@ -37,10 +48,20 @@ type Destination struct {
 	// Name identifies the destination in routes, logs and stats.
 	Name string
 	// Handler delivers one status. It is called from a single goroutine, in
-	// stream order. Its context is cancelled when the shutdown drain times out.
+	// stream order. Its context is cancelled when the shutdown drain times
+	// out. A nil error acknowledges the status: it leaves the queue. A
+	// retryable error (handlers.IsRetryable) keeps it at the head of the
+	// queue and it is handed again after Config.Retry's backoff; any other
+	// error (handlers.ErrPermanent, handlers.ErrDestinationGone) counts it
+	// failed and removes it, so a poison status cannot block the queue.
 	Handler handlers.Handler
-	// QueueSize bounds the statuses waiting for this destination; 0 means
-	// Config.QueueSize.
+	// QueueCap bounds the statuses waiting for this destination (the one
+	// being sent is not counted); when it is exceeded the oldest waiting
+	// ones are dropped. 0 means Config.QueueCap.
+	QueueCap int
+	// QueueSize is the old name of QueueCap, used when QueueCap is 0.
+	//
+	// Deprecated: use QueueCap.
 	QueueSize int
 }
 
@@ -54,16 +75,59 @@ type Config struct {
 	Destinations []Destination
 	// Workers is the size of the route-filter pool; 0 means GOMAXPROCS.
 	Workers int
-	// QueueSize bounds each destination's queue; 0 means DefaultQueueSize.
+	// Store holds the destinations' queues and the dedupe window. Use an
+	// [Outbox] for statuses that survive a crash or a restart; nil means an
+	// in-memory store with the same semantics (nothing survives the
+	// process). The caller opens and closes it; one Bot at a time.
+	Store Store
+	// QueueCap bounds each destination's queue (drop-oldest, see
+	// Destination.QueueCap); 0 means DefaultQueueCap.
+	QueueCap int
+	// QueueSize is the old name of QueueCap, used when QueueCap is 0.
+	//
+	// Deprecated: use QueueCap.
 	QueueSize int
 	// DedupeWindow is how many recent status IDs are remembered to drop
 	// re-sent statuses and to honour deletes; 0 means DefaultDedupeWindow.
+	// The IDs of queued statuses are kept in the Store, so the window
+	// survives restarts.
 	DedupeWindow int
+	// Retry paces the retries of a destination's retryable failures. Its
+	// MaxAttempts is ignored: a status is retried until it is delivered,
+	// fails permanently, is dropped by the cap or the bot stops.
+	Retry handlers.RetryPolicy
+	// AckWindow bounds, per destination, the statuses delivered whose
+	// removal from the Store is not yet committed: after a crash at most
+	// AckWindow+1 statuses per destination are delivered again. 0 means
+	// DefaultAckWindow.
+	AckWindow int
+	// ReadAhead is how many queued entries a destination holds in memory;
+	// the rest stay in the Store. 0 means DefaultReadAhead.
+	ReadAhead int
+	// CommitDelay is how long the committer waits for more statuses before
+	// a group commit, and CommitBatch the most statuses in one; 0 means
+	// DefaultCommitDelay and DefaultCommitBatch, a negative CommitDelay
+	// commits what is ready without waiting.
+	CommitDelay time.Duration
+	CommitBatch int
+	// MetricsAddr, when set, is the address Run serves /metrics, /healthz
+	// and /readyz on (see Bot.Handler).
+	MetricsAddr string
+	// StaleAfter is how long /healthz tolerates a stream without data; 0
+	// means DefaultStaleAfter.
+	StaleAfter time.Duration
+	// StuckAfter is how old the head of a destination's queue may get
+	// before /healthz reports the destination stuck; 0 means
+	// DefaultStuckAfter.
+	StuckAfter time.Duration
+	// Now returns the current time; nil means time.Now.
+	Now func() time.Time
 	// StatsInterval is how often a stats line is logged; 0 means
 	// DefaultStatsInterval, negative disables the periodic line.
 	StatsInterval time.Duration
 	// DrainTimeout bounds how long queued statuses keep being delivered after
-	// the context ends; 0 means DefaultDrainTimeout.
+	// the context ends; what is not delivered by then stays in the Store.
+	// 0 means DefaultDrainTimeout.
 	DrainTimeout time.Duration
 	// Logger receives the bot's logs; nil discards them.
 	Logger *slog.Logger
@@ -80,8 +144,36 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
-	if cfg.QueueSize <= 0 {
-		cfg.QueueSize = DefaultQueueSize
+	if cfg.QueueCap <= 0 {
+		cfg.QueueCap = cfg.QueueSize
+	}
+	if cfg.QueueCap <= 0 {
+		cfg.QueueCap = DefaultQueueCap
+	}
+	if cfg.Store == nil {
+		cfg.Store = newMemStore()
+	}
+	cfg.Retry.MaxAttempts = 0
+	if cfg.AckWindow <= 0 {
+		cfg.AckWindow = DefaultAckWindow
+	}
+	if cfg.ReadAhead <= 0 {
+		cfg.ReadAhead = DefaultReadAhead
+	}
+	if cfg.CommitDelay == 0 {
+		cfg.CommitDelay = DefaultCommitDelay
+	}
+	if cfg.CommitBatch <= 0 {
+		cfg.CommitBatch = DefaultCommitBatch
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = DefaultStaleAfter
+	}
+	if cfg.StuckAfter <= 0 {
+		cfg.StuckAfter = DefaultStuckAfter
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.DedupeWindow <= 0 {
 		cfg.DedupeWindow = DefaultDedupeWindow

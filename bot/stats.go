@@ -15,11 +15,16 @@ type Stats struct {
 	Matched int64
 	// Forwarded is the number of deliveries a destination accepted.
 	Forwarded int64
-	// Dropped is the number of deliveries lost to a full queue or to the
-	// shutdown drain timeout.
+	// Dropped is the number of deliveries dropped from a queue over its cap
+	// (drop-oldest).
 	Dropped int64
-	// Failed is the number of deliveries a destination's handler returned an error for.
+	// Failed is the number of deliveries a destination's handler refused
+	// for good (a permanent error), or whose queue entry was unreadable.
 	Failed int64
+	// Retried is the number of retryable failures that were retried.
+	Retried int64
+	// Queued is the number of statuses waiting in the queues now.
+	Queued int64
 	// Cancelled is the number of deliveries skipped because the status was deleted.
 	Cancelled int64
 	// Deletes, Limits, Disconnects and Warnings count the stream's control events.
@@ -32,11 +37,13 @@ type Stats struct {
 
 // DestinationStats counts one destination's deliveries.
 type DestinationStats struct {
-	Forwarded, Dropped, Failed, Cancelled int64
+	Forwarded, Dropped, Failed, Cancelled, Retried int64
+	// Queued is the depth of the destination's queue now.
+	Queued int64
 }
 
 type destCounters struct {
-	forwarded, dropped, failed, cancelled atomic.Int64
+	forwarded, dropped, failed, cancelled, retried atomic.Int64
 }
 
 type counters struct {
@@ -53,6 +60,8 @@ func (s Stats) LogValue() slog.Value {
 		slog.Int64("forwarded", s.Forwarded),
 		slog.Int64("dropped", s.Dropped),
 		slog.Int64("failed", s.Failed),
+		slog.Int64("retried", s.Retried),
+		slog.Int64("queued", s.Queued),
 		slog.Int64("duplicates", s.Duplicates),
 		slog.Int64("cancelled", s.Cancelled),
 		slog.Int64("withheld", s.Withheld),

@@ -1,8 +1,3 @@
-// Command streambot watches a social-media stream for keywords and forwards
-// matching posts to the console, a JSONL file and (later) chat destinations.
-//
-// With no flags and no credentials it runs on the built-in mock stream,
-// tracking "python". See README.md for every flag and environment variable.
 package main
 
 import (
@@ -57,6 +52,8 @@ type options struct {
 	stdoutSet     bool
 	workers       int
 	queueSize     int
+	queueCap      int
+	metricsAddr   string
 	dataDir       string
 	logFormat     string
 	logLevel      string
@@ -87,13 +84,15 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.BoolVar(&o.tgSplit, "telegram-split", false, "Telegram: split a text over 4096 characters into several messages instead of truncating it")
 	fs.BoolVar(&o.stdout, "stdout", true, "print each forwarded status on standard output; when another destination is set, only if given explicitly")
 	fs.IntVar(&o.workers, "workers", 0, "route-filter workers (default: number of CPUs)")
-	fs.IntVar(&o.queueSize, "queue-size", bot.DefaultQueueSize, "statuses each destination may have waiting before new ones are dropped for it")
-	fs.StringVar(&o.dataDir, "data", defaultDataDir(getenv), "directory for state (created when missing)")
+	fs.IntVar(&o.queueCap, "queue-cap", bot.DefaultQueueCap, "statuses each destination may have queued on disk; beyond it the oldest are dropped (counted and logged)")
+	fs.IntVar(&o.queueSize, "queue-size", bot.DefaultQueueCap, "deprecated: the old name of -queue-cap")
+	fs.StringVar(&o.metricsAddr, "metrics", "", "serve /metrics, /healthz and /readyz on this address, e.g. :9090 or 127.0.0.1:9090 (default: off)")
+	fs.StringVar(&o.dataDir, "data", defaultDataDir(getenv), "directory for state: the outbox of queued statuses and the dedupe window (created when missing)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&o.stallTimeout, "stall-timeout", 90*time.Second, "twitter source: reconnect after this long without a byte")
 	fs.DurationVar(&o.statsInterval, "stats-interval", bot.DefaultStatsInterval, "how often to log a stats line (0 disables)")
-	fs.DurationVar(&o.drainTimeout, "shutdown-timeout", bot.DefaultDrainTimeout, "how long to keep delivering queued statuses after Ctrl-C or SIGTERM")
+	fs.DurationVar(&o.drainTimeout, "shutdown-timeout", bot.DefaultDrainTimeout, "how long to keep delivering queued statuses after Ctrl-C or SIGTERM; the rest stays queued on disk for the next start")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -103,6 +102,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	o.explicit = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
 	o.stdoutSet = o.explicit["stdout"]
+	if o.explicit["queue-size"] && !o.explicit["queue-cap"] {
+		o.queueCap = o.queueSize
+	}
 	if o.configPath != "" {
 		for _, name := range fileFlags {
 			if o.explicit[name] {
@@ -126,6 +128,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		return nil, fmt.Errorf("-workers %d: must not be negative", o.workers)
 	case o.queueSize <= 0:
 		return nil, fmt.Errorf("-queue-size %d: must be positive", o.queueSize)
+	case o.queueCap <= 0:
+		return nil, fmt.Errorf("-queue-cap %d: must be positive", o.queueCap)
 	case o.logFormat != "text" && o.logFormat != "json":
 		return nil, fmt.Errorf("-log-format %q: want text or json", o.logFormat)
 	case o.stallTimeout <= 0:
@@ -159,6 +163,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Error("cannot create the data directory", "dir", o.dataDir, "err", err)
 		return exitUsage
 	}
+	store, err := bot.OpenOutbox(filepath.Join(o.dataDir, "outbox.db"))
+	if err != nil {
+		log.Error("cannot open the outbox in the data directory", "dir", o.dataDir, "err", err)
+		return exitFailure
+	}
+	defer store.Close()
 	file, err := loadFile(o, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "streambot:", err)
@@ -173,7 +183,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	cfg := built.Config
 	cfg.Workers = o.workers
-	cfg.QueueSize = o.queueSize
+	cfg.Store = store
+	cfg.QueueCap = o.queueCap
+	cfg.MetricsAddr = o.metricsAddr
 	cfg.StatsInterval = statsInterval(o.statsInterval)
 	cfg.DrainTimeout = o.drainTimeout
 	cfg.Logger = log
