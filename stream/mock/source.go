@@ -59,7 +59,7 @@ func (s *Source) Run(ctx context.Context, emit func(stream.Event) error) error {
 	if s.cfg.Rate > 0 {
 		limiter = rate.NewLimiter(rate.Limit(s.cfg.Rate), 1)
 	}
-	span := idSpan(s.cfg.Lines)
+	span := IDSpan(s.cfg.Lines)
 	offset := new(big.Int)
 	for loop := 0; ; loop++ {
 		for i, line := range s.cfg.Lines {
@@ -90,9 +90,10 @@ func (s *Source) Run(ctx context.Context, emit func(stream.Event) error) error {
 	}
 }
 
-// idSpan returns the width of the range of status IDs in lines, so that
-// adding multiples of it never collides with an ID of another loop.
-func idSpan(lines [][]byte) *big.Int {
+// IDSpan returns the width of the range of status IDs in lines, so that
+// adding multiples of it never collides with an ID of another loop. The mock
+// stream server uses it to loop its content the same way.
+func IDSpan(lines [][]byte) *big.Int {
 	var lo, hi *big.Int
 	for _, l := range lines {
 		ev, err := twitter.Decode(l)

@@ -248,7 +248,7 @@ func NewServer(cfg Config) (*Server, error) {
 		if len(lines) == 0 {
 			lines = mock.Corpus()
 		}
-		s.content = &replay{lines: lines, once: cfg.Once, span: idSpan(lines)}
+		s.content = &replay{lines: lines, once: cfg.Once, span: mock.IDSpan(lines)}
 		s.starveAfter = len(lines)
 	}
 	if cfg.GiantEvery > 0 {
@@ -638,34 +638,6 @@ func (c *replay) at(pos int64) (item, bool) {
 		line = shiftIDs(line, ev, new(big.Int).Mul(c.span, big.NewInt(loop)))
 	}
 	return item{pos: pos, line: line, ev: ev, err: err}, true
-}
-
-// idSpan returns the width of the range of status IDs in lines, so that
-// adding multiples of it never collides with an ID of another loop.
-func idSpan(lines [][]byte) *big.Int {
-	var lo, hi *big.Int
-	for _, l := range lines {
-		ev, err := twitter.Decode(l)
-		if err != nil || ev.Kind != stream.KindStatus {
-			continue
-		}
-		for _, id := range []string{ev.Status.ID, ev.Status.RetweetedID} {
-			n, ok := new(big.Int).SetString(id, 10)
-			if !ok {
-				continue
-			}
-			if lo == nil || n.Cmp(lo) < 0 {
-				lo = n
-			}
-			if hi == nil || n.Cmp(hi) > 0 {
-				hi = n
-			}
-		}
-	}
-	if lo == nil {
-		return big.NewInt(1)
-	}
-	return hi.Sub(hi, lo).Add(hi, big.NewInt(1))
 }
 
 // shiftIDs returns a copy of line with the status IDs of ev (a status's own
