@@ -51,13 +51,16 @@
 //
 // The flow of one status inside a Bot:
 //
-//	source ──▶ dispatcher ──▶ route workers ──▶ collector ──▶ destination queues ──▶ sinks
-//	           (dedupe,        (-workers         (restores      (one bounded queue
-//	            control         goroutines run    stream         and goroutine per
-//	            events)         route filters)    order)         destination)
+//	source ──▶ dispatcher ──▶ route workers ──▶ collector ──▶ committer ──▶ destination ──▶ sinks
+//	           (dedupe,        (-workers         (restores      (group-commits  queues (outbox,
+//	            control         goroutines run    stream         to the Store)   one goroutine
+//	            events)         route filters)    order)                         per destination)
 //
-// The source goroutine only waits for the worker pool (CPU), never for a
-// destination: a destination whose queue is full loses the new status for
-// itself alone (counted in Stats.Dropped and logged), and every other
-// destination goes on. Each destination receives statuses in stream order.
+// The source goroutine only waits for the worker pool and the group commit,
+// never for a destination: each destination reads its own queue from the
+// [Store] (bbolt on disk with OpenOutbox, memory by default), in stream order,
+// and a status leaves the queue only when the destination accepted it or
+// refused it permanently. A retryable failure is retried at the head of that
+// queue; other destinations go on. A full queue (QueueCap) drops its oldest
+// statuses, counted in Stats.Dropped and logged.
 package bot
