@@ -1,0 +1,132 @@
+package twitter_test
+
+// These tests hold the v1.1 source to go-twitter, the library the project
+// started from: its types are the reference for what a decoded tweet means,
+// and its stock stream shows the gaps the source closes.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	gotwitter "github.com/dghubble/go-twitter/twitter"
+	"github.com/dghubble/oauth1"
+
+	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/mock"
+	"github.com/streambot/streambot/stream/streamtest"
+	"github.com/streambot/streambot/stream/twitter"
+)
+
+// TestDecodeAgreesWithGoTwitterTypes decodes every tweet of the embedded
+// corpus with our lean decoder and with go-twitter's full Tweet type, and
+// checks that both read the same id, author, language, retweet and text.
+func TestDecodeAgreesWithGoTwitterTypes(t *testing.T) {
+	t.Parallel()
+	tweets := 0
+	for i, line := range mock.Corpus() {
+		ev, err := twitter.Decode(line)
+		if err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+		if ev.Kind != stream.KindStatus {
+			continue
+		}
+		tweets++
+		var ref gotwitter.Tweet
+		if err := json.Unmarshal(line, &ref); err != nil {
+			t.Fatalf("line %d: go-twitter cannot decode it: %v", i+1, err)
+		}
+		s := ev.Status
+		content := &ref
+		if ref.RetweetedStatus != nil {
+			content = ref.RetweetedStatus
+		}
+		text := content.Text
+		if content.ExtendedTweet != nil && content.ExtendedTweet.FullText != "" {
+			text = content.ExtendedTweet.FullText
+		}
+		if ref.RetweetedStatus != nil {
+			text = "RT @" + content.User.ScreenName + ": " + text
+		}
+		text = unescapeTwitter(text)
+		switch {
+		case s.ID != ref.IDStr:
+			t.Errorf("line %d: ID %q, go-twitter %q", i+1, s.ID, ref.IDStr)
+		case s.Author.ScreenName != ref.User.ScreenName || s.Author.Name != ref.User.Name:
+			t.Errorf("line %d: author %+v, go-twitter %q/%q", i+1, s.Author, ref.User.ScreenName, ref.User.Name)
+		case s.Lang != ref.Lang:
+			t.Errorf("line %d: lang %q, go-twitter %q", i+1, s.Lang, ref.Lang)
+		case s.IsRetweet != (ref.RetweetedStatus != nil) || s.IsQuote != (ref.QuotedStatus != nil):
+			t.Errorf("line %d: retweet/quote flags differ", i+1)
+		case s.Text != text:
+			t.Errorf("line %d: text\n ours %q\n ref  %q", i+1, s.Text, text)
+		}
+		if ts, err := ref.CreatedAtTime(); err != nil || !ts.Equal(s.CreatedAt) {
+			t.Errorf("line %d: created at %v, go-twitter %v (%v)", i+1, s.CreatedAt, ts, err)
+		}
+	}
+	if tweets < 30 {
+		t.Fatalf("only %d tweets compared", tweets)
+	}
+}
+
+// unescapeTwitter undoes the only escaping Twitter applies to texts.
+var unescapeTwitter = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">").Replace
+
+// rewriteHost sends requests for stream.twitter.com to a test server. It
+// rewrites a clone, as a RoundTripper must not modify its request.
+type rewriteHost struct{ to *url.URL }
+
+func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
+	c := req.Clone(req.Context())
+	c.URL.Scheme, c.URL.Host, c.Host = r.to.Scheme, r.to.Host, r.to.Host
+	return http.DefaultTransport.RoundTrip(c)
+}
+
+// TestStockStreamStopsSilentlyOn401 documents the gap that made us read the
+// stream ourselves: go-twitter's Streams.Filter, rejected with HTTP 401,
+// closes its Messages channel without any error a caller could see, while
+// our Source returns a permanent error naming the credentials to check.
+func TestStockStreamStopsSilentlyOn401(t *testing.T) {
+	t.Parallel()
+	srv, ts := streamtest.NewTestServer(t, streamtest.Config{})
+	to, _ := url.Parse(ts.URL)
+	wrong := streamtest.DemoCredentials()
+	ctx := context.WithValue(context.Background(), oauth1.HTTPClient, &http.Client{Transport: rewriteHost{to}})
+	httpClient := oauth1.NewConfig(wrong.ConsumerKey, "not-the-secret").Client(ctx, oauth1.NewToken(wrong.AccessToken, wrong.AccessSecret))
+
+	st, err := gotwitter.NewClient(httpClient).Streams.Filter(&gotwitter.StreamFilterParams{Track: []string{"python"}})
+	if err != nil {
+		t.Fatalf("Filter: %v", err)
+	}
+	select {
+	case msg, ok := <-st.Messages:
+		if ok {
+			t.Fatalf("stock stream delivered %T after a 401", msg)
+		}
+	case <-time.After(10 * time.Second): // a bound on a failure, not synchronization
+		t.Fatal("stock stream neither delivered nor closed")
+	}
+	if reqs := srv.Requests(); len(reqs) != 1 || reqs[0].Status != http.StatusUnauthorized {
+		t.Fatalf("server saw %+v, want one 401", reqs)
+	}
+	// The stock stream has nothing more to say. Ours, on the same server:
+	src, err := twitter.NewSource(twitter.Config{
+		Credentials: twitter.Credentials{ConsumerKey: wrong.ConsumerKey, ConsumerSecret: "not-the-secret", AccessToken: wrong.AccessToken, AccessSecret: wrong.AccessSecret},
+		BaseURL:     ts.URL,
+		Track:       []string{"python"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = src.Run(context.Background(), func(stream.Event) error { return nil })
+	if !errors.Is(err, stream.ErrPermanent) {
+		t.Fatalf("our source returned %v, want a permanent error", err)
+	}
+}
