@@ -136,3 +136,6 @@ func TestTwitterStreamToTelegram(t *testing.T) {
 		t.Errorf("stats = %+v", st)
 	}
 }
+
+// The Twitter source reports its connection to the bot's health and metrics.
+var _ bot.ObservableSource = (*twitter.Source)(nil)

@@ -27,16 +27,9 @@ type ObservableSource interface {
 	Observe(ConnectionObserver)
 }
 
-// ConnectionObserver receives a source's connection changes. Its methods
-// may be called from any goroutine and return at once.
-type ConnectionObserver interface {
-	// Connected reports that a connection is established and streaming.
-	Connected()
-	// Disconnected reports that the connection ended and the source will
-	// reconnect. reason is a short, low-cardinality token used as a
-	// metric label, e.g. "eof", "stall", "http_420", "network".
-	Disconnected(reason string)
-}
+// ConnectionObserver receives a source's connection changes; it is
+// stream.ConnectionObserver, named here for the readers of this package.
+type ConnectionObserver = stream.ConnectionObserver
 
 // health is what /healthz and /readyz look at.
 type health struct {

@@ -24,6 +24,18 @@ type Source interface {
 	Run(ctx context.Context, emit func(Event) error) error
 }
 
+// ConnectionObserver receives a networked source's connection changes, for
+// health checks and metrics. Its methods may be called from any goroutine
+// and must return at once.
+type ConnectionObserver interface {
+	// Connected reports that a connection is established and streaming.
+	Connected()
+	// Disconnected reports that the connection ended and the source will
+	// reconnect. reason is a short, low-cardinality token used as a metric
+	// label, e.g. "dropped", "network", "http", "rate-limited".
+	Disconnected(reason string)
+}
+
 // ErrPermanent marks a source failure that retrying cannot fix (for example
 // HTTP 401): check with errors.Is. The wrapping error says what to change.
 var ErrPermanent = errors.New("permanent failure")

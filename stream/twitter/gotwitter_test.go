@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,5 +129,54 @@ func TestStockStreamStopsSilentlyOn401(t *testing.T) {
 	err = src.Run(context.Background(), func(stream.Event) error { return nil })
 	if !errors.Is(err, stream.ErrPermanent) {
 		t.Fatalf("our source returned %v, want a permanent error", err)
+	}
+}
+
+// recordingObserver records connection changes; safe for concurrent use.
+type recordingObserver struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *recordingObserver) Connected() { r.add("connected") }
+func (r *recordingObserver) Disconnected(reason string) {
+	r.add("disconnected:" + reason)
+}
+func (r *recordingObserver) add(e string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func TestObserverHearsConnectionsAndReasons(t *testing.T) {
+	t.Parallel()
+	_, ts := streamtest.NewTestServer(t, streamtest.Config{StatusCodes: []int{503}, DisconnectEvery: 2, Once: true})
+	demo := streamtest.DemoCredentials()
+	src, err := twitter.NewSource(twitter.Config{
+		Credentials: twitter.Credentials{ConsumerKey: demo.ConsumerKey, ConsumerSecret: demo.ConsumerSecret, AccessToken: demo.AccessToken, AccessSecret: demo.AccessSecret},
+		BaseURL:     ts.URL,
+		Track:       []string{"python"},
+		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := &recordingObserver{}
+	src.Observe(obs)
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	src.Run(ctx, func(ev stream.Event) error {
+		if ev.Kind == stream.KindStatus {
+			if n++; n == 4 {
+				cancel()
+			}
+		}
+		return nil
+	})
+	obs.mu.Lock()
+	got := strings.Join(obs.events, " ")
+	obs.mu.Unlock()
+	if want := "disconnected:http connected disconnected:dropped connected"; !strings.HasPrefix(got, want) {
+		t.Errorf("observer heard %q, want it to start with %q", got, want)
 	}
 }

@@ -180,7 +180,24 @@ type Source struct {
 	secrets    []string
 	// decode is Decode; tests count its calls to prove one decode per message.
 	decode func([]byte) (stream.Event, error)
+	// observer hears of connections and disconnections; never nil.
+	observer stream.ConnectionObserver
 }
+
+// Observe makes s report every established connection and every
+// disconnection (with its Reason as the reason) to o. Call it before Run,
+// not concurrently with it; package bot does, for its metrics and /healthz.
+func (s *Source) Observe(o stream.ConnectionObserver) {
+	if o == nil {
+		o = noObserver{}
+	}
+	s.observer = o
+}
+
+type noObserver struct{}
+
+func (noObserver) Connected()          {}
+func (noObserver) Disconnected(string) {}
 
 // NewSource validates cfg and returns a Source. Errors name the
 // environment variable or parameter to fix and never contain a credential.
@@ -208,7 +225,7 @@ func NewSource(cfg Config) (*Source, error) {
 	if cfg.afterFunc == nil {
 		cfg.afterFunc = func(d time.Duration, f func()) stallTimer { return time.AfterFunc(d, f) }
 	}
-	s := &Source{cfg: cfg, endpoint: endpoint, shownURL: shown, form: form, base: cfg.HTTPClient, log: cfg.Logger, decode: Decode}
+	s := &Source{cfg: cfg, endpoint: endpoint, shownURL: shown, form: form, base: cfg.HTTPClient, log: cfg.Logger, decode: Decode, observer: noObserver{}}
 	if s.base == nil {
 		s.base, s.ownsClient = defaultHTTPClient(), true
 	}
@@ -257,6 +274,7 @@ func (s *Source) Run(ctx context.Context, emit func(stream.Event) error) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		s.observer.Disconnected(out.reason.String())
 		d := bo.Next(out.reason)
 		level := slog.LevelWarn
 		if out.reason == ReasonDropped {
@@ -322,6 +340,7 @@ func (s *Source) connect(ctx context.Context, client *http.Client, bo *Backoff, 
 		return s.statusOutcome(resp, wd)
 	}
 	s.log.Info("twitter: connected", "url", s.shownURL)
+	s.observer.Connected()
 
 	fr := newFrameReader(wd, s.cfg.MaxLineBytes, s.cfg.Delimited)
 	// The stream is established once it delivered a well-formed message.
