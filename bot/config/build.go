@@ -105,22 +105,23 @@ func (f *File) Track() string {
 	return strings.Join(phrases, ",")
 }
 
-// SourceType resolves an empty Source.Type as the flags do.
+// SourceType resolves an empty Source.Type as the flags do: twitter when
+// the four TWITTER_* credentials are set, else mock.
 func (f *File) SourceType(getenv func(string) string) string {
-	if f.Source.Type != "" {
+	switch {
+	case f.Source.Type != "":
 		return f.Source.Type
+	case HasTwitterCredentials(getenv):
+		return "twitter"
 	}
-	for _, v := range TwitterCredentialVars {
-		if getenv(v) == "" {
-			return "mock"
-		}
-	}
-	return "twitter"
+	return "mock"
 }
 
-// TwitterCredentialVars are the environment variables of the Twitter source.
-var TwitterCredentialVars = []string{
-	"TWITTER_CONSUMER_KEY", "TWITTER_CONSUMER_SECRET", "TWITTER_ACCESS_TOKEN", "TWITTER_ACCESS_SECRET",
+// HasTwitterCredentials reports whether all four TWITTER_* credential
+// variables are set.
+func HasTwitterCredentials(getenv func(string) string) bool {
+	c := twitter.CredentialsFromEnv(getenv)
+	return c.ConsumerKey != "" && c.ConsumerSecret != "" && c.AccessToken != "" && c.AccessSecret != ""
 }
 
 func (f *File) buildSource(env Env) (stream.Source, error) {

@@ -115,7 +115,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 
 	if o.source == "" {
 		o.source = "mock"
-		if allSet(getenv, config.TwitterCredentialVars) {
+		if config.HasTwitterCredentials(getenv) {
 			o.source = "twitter"
 		}
 	}
@@ -282,15 +282,6 @@ func defaultDataDir(getenv func(string) string) string {
 		return filepath.Join(home, ".local", "state", "streambot")
 	}
 	return filepath.Join(os.TempDir(), "streambot")
-}
-
-func allSet(getenv func(string) string, vars []string) bool {
-	for _, v := range vars {
-		if getenv(v) == "" {
-			return false
-		}
-	}
-	return true
 }
 
 func splitList(s string) []string {
