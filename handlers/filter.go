@@ -31,6 +31,34 @@ func Match(name string, m *track.Matcher) Middleware {
 	}
 }
 
+// MatchOrFrom is Match that also passes on statuses whose author ID is in
+// authors, as Twitter combines track and follow with OR. A status taken
+// only for its author gets Matched "from:<author id>" (or name).
+func MatchOrFrom(name string, m *track.Matcher, authors []string) Middleware {
+	if len(authors) == 0 {
+		return Match(name, m)
+	}
+	from := make(map[string]bool, len(authors))
+	for _, a := range authors {
+		from[a] = true
+	}
+	match := Match(name, m)
+	return func(next Handler) Handler {
+		byTrack := match(next)
+		return HandlerFunc(func(ctx context.Context, s *stream.Status) error {
+			if !from[s.Author.ID] || m.Match(s) {
+				return byTrack.Handle(ctx, s)
+			}
+			c := *s
+			c.Matched = []string{name}
+			if name == "" {
+				c.Matched = []string{"from:" + s.Author.ID}
+			}
+			return next.Handle(ctx, &c)
+		})
+	}
+}
+
 // Exclude drops the statuses that m matches and passes on the rest.
 func Exclude(m *track.Matcher) Middleware {
 	return Filter(func(s *stream.Status) bool { return !m.Match(s) })

@@ -193,3 +193,24 @@ func TestOpenJSONLError(t *testing.T) {
 		t.Error("OpenJSONL in a missing directory succeeded")
 	}
 }
+
+func TestMatchOrFrom(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	h := MatchOrFrom("", track.MustCompile("python"), []string{"42"})(rec)
+	for _, s := range []*stream.Status{
+		{ID: "1", Text: "python", Author: stream.Author{ID: "7"}},
+		{ID: "2", Text: "lunch", Author: stream.Author{ID: "42"}},
+		{ID: "3", Text: "lunch", Author: stream.Author{ID: "7"}},
+		{ID: "4", Text: "python", Author: stream.Author{ID: "42"}},
+	} {
+		h.Handle(context.Background(), s)
+	}
+	var got []string
+	for _, s := range rec.got {
+		got = append(got, s.ID+"="+strings.Join(s.Matched, ","))
+	}
+	if want := []string{"1=python", "2=from:42", "4=python"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}

@@ -81,7 +81,7 @@ func (f *File) Build(ctx context.Context, env Env) (*Built, error) {
 		b.Config.Destinations = append(b.Config.Destinations, bot.Destination{Name: d.Name, Handler: h, QueueCap: d.QueueSize})
 	}
 	for _, r := range f.Routes {
-		b.Config.Routes = append(b.Config.Routes, r.build())
+		b.Config.Routes = append(b.Config.Routes, r.build(f.Source.Follow))
 	}
 	return b, nil
 }
@@ -137,7 +137,7 @@ func (f *File) buildSource(env Env) (stream.Source, error) {
 		if s.File != "" {
 			lines, err := mock.LoadFile(s.File)
 			if err != nil {
-				return nil, fmt.Errorf("config: %s:%d: source.file: %w", f.Path, s.Line, err)
+				return nil, fmt.Errorf("config: %s: source.file: %w", f.at(s.Line), err)
 			}
 			cfg.Lines = lines
 		}
@@ -146,7 +146,7 @@ func (f *File) buildSource(env Env) (stream.Source, error) {
 }
 
 func (f *File) buildDestination(ctx context.Context, d Destination, env Env) (handlers.Handler, func() error, error) {
-	where := fmt.Sprintf("%s:%d: destination %s", f.Path, d.Line, d.Name)
+	where := fmt.Sprintf("%s: destination %s", f.at(d.Line), d.Name)
 	switch d.Type {
 	case TypeStdout:
 		return handlers.Console(env.Stdout), nil, nil
@@ -206,13 +206,15 @@ func (f *File) buildTwitter(env Env) (stream.Source, error) {
 		Logger:       env.Logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("config: %s:%d: source: %w", f.Path, s.Line, err)
+		return nil, fmt.Errorf("config: %s: source: %w", f.at(s.Line), err)
 	}
 	return src, nil
 }
 
-func (r Route) build() bot.Route {
-	mw := []handlers.Middleware{handlers.Match(r.Name, track.MustCompile(r.Track))}
+// build makes the route's filter. Statuses by followed authors pass every
+// route's track test, as Twitter combines track and follow with OR.
+func (r Route) build(follow []string) bot.Route {
+	mw := []handlers.Middleware{handlers.MatchOrFrom(r.Name, track.MustCompile(r.Track), follow)}
 	if r.Exclude != "" {
 		mw = append(mw, handlers.Exclude(track.MustCompile(r.Exclude)))
 	}

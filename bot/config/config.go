@@ -255,11 +255,20 @@ func expand(n *yaml.Node, getenv func(string) string) error {
 	return nil
 }
 
+// at names a place in the file for an error: "path:line", or just the path
+// when there is no line (a File built from flags).
+func (f *File) at(line int) string {
+	if line <= 0 {
+		return f.Path
+	}
+	return fmt.Sprintf("%s:%d", f.Path, line)
+}
+
 // validate checks the meaning of the file, naming the line and field of
 // the first problem.
 func (f *File) validate() error {
 	errf := func(line int, format string, args ...any) error {
-		return fmt.Errorf("config: %s:%d: %s", f.Path, line, fmt.Sprintf(format, args...))
+		return fmt.Errorf("config: %s: %s", f.at(line), fmt.Sprintf(format, args...))
 	}
 	switch f.Source.Type {
 	case "", "mock", "twitter":

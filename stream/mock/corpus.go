@@ -52,7 +52,9 @@ func ReadLines(r io.Reader) ([][]byte, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), MaxLineBytes)
 	var lines [][]byte
-	for n := 1; sc.Scan(); n++ {
+	n := 0
+	for sc.Scan() {
+		n++
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
@@ -60,7 +62,7 @@ func ReadLines(r io.Reader) ([][]byte, error) {
 		lines = append(lines, bytes.Clone(line))
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("after line %d: %w", len(lines), err)
+		return nil, fmt.Errorf("line %d: %w (at most %d bytes per line)", n+1, err, MaxLineBytes)
 	}
 	return lines, nil
 }

@@ -2,6 +2,7 @@ package mock
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math/big"
 
@@ -62,6 +63,7 @@ func (s *Source) Run(ctx context.Context, emit func(stream.Event) error) error {
 	span := IDSpan(s.cfg.Lines)
 	offset := new(big.Int)
 	for loop := 0; ; loop++ {
+		emitted := 0
 		for i, line := range s.cfg.Lines {
 			if err := ctx.Err(); err != nil {
 				return nil
@@ -82,6 +84,11 @@ func (s *Source) Run(ctx context.Context, emit func(stream.Event) error) error {
 			if err := emit(ev); err != nil {
 				return err
 			}
+			emitted++
+		}
+		if emitted == 0 {
+			// Looping over lines that never decode would only spin and log.
+			return &stream.PermanentError{Err: errors.New("mock: none of the lines is a Twitter v1.1 message")}
 		}
 		if s.cfg.Once {
 			return nil

@@ -139,3 +139,12 @@ func TestLoadFile(t *testing.T) {
 		t.Error("a missing file loaded without error")
 	}
 }
+
+func TestNoDecodableLineIsAPermanentError(t *testing.T) {
+	t.Parallel()
+	src := New(Config{Lines: [][]byte{[]byte(`{"bad"`), []byte(`not json`)}})
+	err := src.Run(context.Background(), func(stream.Event) error { return nil })
+	if !errors.Is(err, stream.ErrPermanent) {
+		t.Errorf("Run = %v, want a permanent error instead of looping forever", err)
+	}
+}
