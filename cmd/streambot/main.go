@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -82,7 +83,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.jsonl, "jsonl", "", "append each forwarded status as one JSON object per line to this file")
 	fs.BoolVar(&o.tgPreview, "telegram-preview", true, "Telegram: let Telegram show a link preview under each message")
 	fs.BoolVar(&o.tgSplit, "telegram-split", false, "Telegram: split a text over 4096 characters into several messages instead of truncating it")
-	fs.BoolVar(&o.stdout, "stdout", true, "print each forwarded status on standard output; when another destination is set, only if given explicitly")
+	fs.BoolVar(&o.stdout, "stdout", true, "print each forwarded status on standard output (on by default only while no other destination is set)")
 	fs.IntVar(&o.workers, "workers", 0, "route-filter workers (default: number of CPUs)")
 	fs.IntVar(&o.queueCap, "queue-cap", bot.DefaultQueueCap, "statuses each destination may have queued on disk; beyond it the oldest are dropped (counted and logged)")
 	fs.IntVar(&o.queueSize, "queue-size", bot.DefaultQueueCap, "deprecated: the old name of -queue-cap")
@@ -139,6 +140,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	case o.statsInterval < 0:
 		return nil, fmt.Errorf("-stats-interval %v: must not be negative", o.statsInterval)
 	}
+	if o.metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(o.metricsAddr); err != nil {
+			return nil, fmt.Errorf("-metrics %q: want host:port or :port: %w", o.metricsAddr, err)
+		}
+	}
 	if _, err := parseLevel(o.logLevel); err != nil {
 		return nil, err
 	}
@@ -163,16 +169,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Error("cannot create the data directory", "dir", o.dataDir, "err", err)
 		return exitUsage
 	}
-	store, err := bot.OpenOutbox(filepath.Join(o.dataDir, "outbox.db"))
-	if err != nil {
-		log.Error("cannot open the outbox in the data directory", "dir", o.dataDir, "err", err)
-		return exitFailure
-	}
-	defer store.Close()
 	file, err := loadFile(o, getenv)
 	if err != nil {
 		fmt.Fprintln(stderr, "streambot:", err)
 		return exitUsage
+	}
+	// The mock replays the same posts on every run, so remembering them on
+	// disk would only make a second run skip them: its state stays in memory.
+	var store *bot.Outbox
+	if file.SourceType(getenv) != "mock" {
+		if store, err = bot.OpenOutbox(filepath.Join(o.dataDir, "outbox.db")); err != nil {
+			log.Error("cannot open the outbox in the data directory", "dir", o.dataDir, "err", err)
+			return exitFailure
+		}
+		defer store.Close()
+	} else {
+		log.Info("mock source: queues and dedupe are kept in memory only; real sources use the outbox in -data")
 	}
 	built, err := file.Build(ctx, config.Env{Getenv: getenv, Stdout: stdout, Logger: log})
 	if err != nil {
@@ -183,7 +195,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	cfg := built.Config
 	cfg.Workers = o.workers
-	cfg.Store = store
+	if store != nil { // a nil *Outbox in the interface would not mean "in memory"
+		cfg.Store = store
+	}
 	cfg.QueueCap = o.queueCap
 	cfg.MetricsAddr = o.metricsAddr
 	cfg.StatsInterval = statsInterval(o.statsInterval)
@@ -210,7 +224,7 @@ func loadFile(o *options, getenv func(string) string) (*config.File, error) {
 	langs := splitList(o.langs)
 	keepRetweets := !o.dropRetweets
 	f := &config.File{
-		Path: "command line",
+		Path: "flags",
 		Source: config.Source{
 			Type: o.source, Track: o.track, Follow: splitList(o.follow), Locations: o.locations,
 			Languages: langs, Rate: &o.rate, File: o.mockFile, Once: !o.mockLoop,

@@ -178,6 +178,7 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{"-mock-file", "/nonexistent/file.jsonl"},
 		{"extra-argument"},
 		{"-config", "/nonexistent/streambot.yaml"},
+		{"-metrics", "nonsense"},
 		{"-config", "streambot.yaml", "-track", "golang"},
 	} {
 		var stdout, stderr syncBuffer
