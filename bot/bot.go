@@ -86,9 +86,6 @@ func New(cfg Config) (*Bot, error) {
 	for i, d := range cfg.Destinations {
 		c := d.QueueCap
 		if c <= 0 {
-			c = d.QueueSize
-		}
-		if c <= 0 {
 			c = cfg.QueueCap
 		}
 		dest := &destination{

@@ -23,11 +23,6 @@ const (
 	DefaultCommitBatch   = 512
 	DefaultStaleAfter    = 5 * time.Minute
 	DefaultStuckAfter    = 10 * time.Minute
-
-	// DefaultQueueSize is the old name of DefaultQueueCap.
-	//
-	// Deprecated: use DefaultQueueCap.
-	DefaultQueueSize = DefaultQueueCap
 )
 
 // Route selects statuses for a set of destinations.
@@ -59,10 +54,6 @@ type Destination struct {
 	// being sent is not counted); when it is exceeded the oldest waiting
 	// ones are dropped. 0 means Config.QueueCap.
 	QueueCap int
-	// QueueSize is the old name of QueueCap, used when QueueCap is 0.
-	//
-	// Deprecated: use QueueCap.
-	QueueSize int
 }
 
 // Config configures a Bot.
@@ -83,10 +74,6 @@ type Config struct {
 	// QueueCap bounds each destination's queue (drop-oldest, see
 	// Destination.QueueCap); 0 means DefaultQueueCap.
 	QueueCap int
-	// QueueSize is the old name of QueueCap, used when QueueCap is 0.
-	//
-	// Deprecated: use QueueCap.
-	QueueSize int
 	// DedupeWindow is how many recent status IDs are remembered to drop
 	// re-sent statuses and to honour deletes; 0 means DefaultDedupeWindow.
 	// The IDs of queued statuses are kept in the Store, so the window
@@ -143,9 +130,6 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
-	}
-	if cfg.QueueCap <= 0 {
-		cfg.QueueCap = cfg.QueueSize
 	}
 	if cfg.QueueCap <= 0 {
 		cfg.QueueCap = DefaultQueueCap

@@ -78,7 +78,7 @@ func (f *File) Build(ctx context.Context, env Env) (*Built, error) {
 		if closer != nil {
 			b.closers = append(b.closers, closer)
 		}
-		b.Config.Destinations = append(b.Config.Destinations, bot.Destination{Name: d.Name, Handler: h, QueueCap: d.QueueSize})
+		b.Config.Destinations = append(b.Config.Destinations, bot.Destination{Name: d.Name, Handler: h, QueueCap: d.QueueCap})
 	}
 	for _, r := range f.Routes {
 		b.Config.Routes = append(b.Config.Routes, r.build(f.Source.Follow))

@@ -72,8 +72,9 @@ type Destination struct {
 	// Template replaces the destination's default message text (telegram,
 	// webhook): a Go text/template over the status.
 	Template string `yaml:"template"`
-	// QueueSize bounds the statuses waiting for this destination.
-	QueueSize int `yaml:"queue_size"`
+	// QueueCap bounds the statuses queued for this destination; the oldest
+	// are dropped beyond it (0: the -queue-cap default).
+	QueueCap int `yaml:"queue_cap"`
 
 	Line int `yaml:"-"`
 }
@@ -191,7 +192,7 @@ func pairs(n *yaml.Node) func(func(*yaml.Node, *yaml.Node) bool) {
 var known = map[string][]string{
 	"":            {"source", "destinations", "routes"},
 	"source":      {"type", "track", "follow", "locations", "languages", "stream_url", "rate", "file", "once", "stall_timeout"},
-	"destination": {"name", "type", "path", "token", "chats", "api_url", "disable_preview", "split", "url", "format", "template", "queue_size"},
+	"destination": {"name", "type", "path", "token", "chats", "api_url", "disable_preview", "split", "url", "format", "template", "queue_cap"},
 	"route":       {"name", "track", "exclude", "languages", "retweets", "replies", "template", "destinations"},
 }
 
@@ -318,8 +319,8 @@ func (f *File) validate() error {
 		default:
 			return errf(d.Line, "%s (%s).type %q: want stdout, jsonl, telegram or webhook", field, d.Name, d.Type)
 		}
-		if d.QueueSize < 0 {
-			return errf(d.Line, "%s (%s).queue_size: must not be negative", field, d.Name)
+		if d.QueueCap < 0 {
+			return errf(d.Line, "%s (%s).queue_cap: must not be negative", field, d.Name)
 		}
 	}
 	if len(f.Routes) == 0 {

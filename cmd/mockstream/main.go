@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/streambot/streambot/cmd/internal/logflags"
 	"github.com/streambot/streambot/stream/mock"
 	"github.com/streambot/streambot/stream/streamtest"
 )
@@ -120,10 +121,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-keepalive %v: must not be negative", o.keepAlive)
 	case o.disconnectMessage && o.disconnectEvery == 0:
 		return nil, errors.New("-disconnect-message needs -disconnect-every N")
-	case o.logFormat != "text" && o.logFormat != "json":
-		return nil, fmt.Errorf("-log-format %q: want text or json", o.logFormat)
 	}
-	if _, err := parseLevel(o.logLevel); err != nil {
+	if _, err := logflags.New(o.logFormat, o.logLevel, io.Discard); err != nil {
 		return nil, err
 	}
 	if _, err := parseCodes(o.statusCodes); err != nil {
@@ -147,23 +146,6 @@ func parseCodes(s string) ([]int, error) {
 		codes = append(codes, code)
 	}
 	return codes, nil
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
-	}
-	return l, nil
-}
-
-func newLogger(o *options, stderr io.Writer) *slog.Logger {
-	level, _ := parseLevel(o.logLevel)
-	opts := &slog.HandlerOptions{Level: level}
-	if o.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(stderr, opts))
 }
 
 // config turns the options into a streamtest.Config.
@@ -219,7 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		fmt.Fprintln(stderr, "mockstream:", err)
 		return exitUsage
 	}
-	log := newLogger(o, stderr)
+	log, _ := logflags.New(o.logFormat, o.logLevel, stderr) // validated by parseFlags
 	cfg, err := config(o, getenv, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "mockstream:", err)

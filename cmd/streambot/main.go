@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/streambot/streambot/bot"
 	"github.com/streambot/streambot/bot/config"
+	"github.com/streambot/streambot/cmd/internal/logflags"
 	"github.com/streambot/streambot/stream/track"
 )
 
@@ -52,7 +52,6 @@ type options struct {
 	tgSplit       bool
 	stdoutSet     bool
 	workers       int
-	queueSize     int
 	queueCap      int
 	metricsAddr   string
 	dataDir       string
@@ -86,7 +85,6 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.BoolVar(&o.stdout, "stdout", true, "print each forwarded status on standard output (on by default only while no other destination is set)")
 	fs.IntVar(&o.workers, "workers", 0, "route-filter workers (default: number of CPUs)")
 	fs.IntVar(&o.queueCap, "queue-cap", bot.DefaultQueueCap, "statuses each destination may have queued on disk; beyond it the oldest are dropped (counted and logged)")
-	fs.IntVar(&o.queueSize, "queue-size", bot.DefaultQueueCap, "deprecated: the old name of -queue-cap")
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve /metrics, /healthz and /readyz on this address, e.g. :9090 or 127.0.0.1:9090 (default: off)")
 	fs.StringVar(&o.dataDir, "data", defaultDataDir(getenv), "directory for state: the outbox of queued statuses and the dedupe window (created when missing)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
@@ -103,9 +101,6 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	o.explicit = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { o.explicit[f.Name] = true })
 	o.stdoutSet = o.explicit["stdout"]
-	if o.explicit["queue-size"] && !o.explicit["queue-cap"] {
-		o.queueCap = o.queueSize
-	}
 	if o.configPath != "" {
 		for _, name := range fileFlags {
 			if o.explicit[name] {
@@ -127,12 +122,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		return nil, fmt.Errorf("-rate %v: must not be negative", o.rate)
 	case o.workers < 0:
 		return nil, fmt.Errorf("-workers %d: must not be negative", o.workers)
-	case o.queueSize <= 0:
-		return nil, fmt.Errorf("-queue-size %d: must be positive", o.queueSize)
 	case o.queueCap <= 0:
 		return nil, fmt.Errorf("-queue-cap %d: must be positive", o.queueCap)
-	case o.logFormat != "text" && o.logFormat != "json":
-		return nil, fmt.Errorf("-log-format %q: want text or json", o.logFormat)
 	case o.stallTimeout <= 0:
 		return nil, fmt.Errorf("-stall-timeout %v: must be positive", o.stallTimeout)
 	case o.drainTimeout <= 0:
@@ -145,7 +136,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 			return nil, fmt.Errorf("-metrics %q: want host:port or :port: %w", o.metricsAddr, err)
 		}
 	}
-	if _, err := parseLevel(o.logLevel); err != nil {
+	if _, err := logflags.New(o.logFormat, o.logLevel, io.Discard); err != nil {
 		return nil, err
 	}
 	if _, err := track.Compile(o.track); err != nil {
@@ -163,7 +154,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, "streambot:", err)
 		return exitUsage
 	}
-	log := newLogger(o, stderr)
+	log, _ := logflags.New(o.logFormat, o.logLevel, stderr) // validated by parseFlags
 
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		log.Error("cannot create the data directory", "dir", o.dataDir, "err", err)
@@ -259,23 +250,6 @@ func loadFile(o *options, getenv func(string) string) (*config.File, error) {
 	}
 	f.Routes = []config.Route{route}
 	return f, nil
-}
-
-func newLogger(o *options, stderr io.Writer) *slog.Logger {
-	level, _ := parseLevel(o.logLevel)
-	opts := &slog.HandlerOptions{Level: level}
-	if o.logFormat == "json" {
-		return slog.New(slog.NewJSONHandler(stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(stderr, opts))
-}
-
-func parseLevel(s string) (slog.Level, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("-log-level %q: want debug, info, warn or error", s)
-	}
-	return l, nil
 }
 
 // statsInterval maps the flag's "0 disables" onto bot.Config's "negative disables".

@@ -173,7 +173,7 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{"-track", " , "},
 		{"-log-format", "xml"},
 		{"-log-level", "loud"},
-		{"-queue-size", "0"},
+		{"-queue-cap", "0"},
 		{"-stdout=false"},
 		{"-mock-file", "/nonexistent/file.jsonl"},
 		{"extra-argument"},
