@@ -52,6 +52,11 @@ type Event struct {
 	Disconnect Disconnect
 	// Warning is set for KindWarning.
 	Warning Warning
+	// Cursor, when not empty, is the source's position just after this
+	// event, for a source that implements [Resumer]. The consumer hands it
+	// back through Resumer.Committed once this event and every one before
+	// it are durably accepted.
+	Cursor string
 }
 
 // Delete asks consumers to forget a status: if it has not been delivered yet,

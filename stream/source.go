@@ -36,6 +36,22 @@ type ConnectionObserver interface {
 	Disconnected(reason string)
 }
 
+// Resumer is implemented by sources that can resume from a position in the
+// network's stream, such as Bluesky Jetstream's time cursor. The consumer
+// (package bot) stores the Cursor of the last event whose effects are
+// durable and gives it back, so nothing is skipped across reconnects and
+// restarts; events after it may be seen again and are dropped by ID.
+type Resumer interface {
+	// Resume sets where Run starts: the cursor committed by a previous run.
+	// It is called at most once, before Run.
+	Resume(cursor string)
+	// Committed reports that the event carrying cursor, and every event
+	// before it, are durably accepted; the source resumes from there when
+	// it reconnects. It may be called from any goroutine, concurrently
+	// with Run, and must return at once.
+	Committed(cursor string)
+}
+
 // ErrPermanent marks a source failure that retrying cannot fix (for example
 // HTTP 401): check with errors.Is. The wrapping error says what to change.
 var ErrPermanent = errors.New("permanent failure")

@@ -48,6 +48,12 @@ type Status struct {
 	// middleware sets it on its own copy.
 	Matched []string
 
+	// Rules holds the tags of the server-side rules the post matched, for a
+	// network that filters by rules (the X API v2 filtered stream tags each
+	// rule with the route it was made for). Empty when the network does not
+	// report them; routes then match the text locally.
+	Rules []string
+
 	// Raw is the payload exactly as the network sent it.
 	Raw json.RawMessage
 }
