@@ -34,6 +34,13 @@ type Bot struct {
 	health  health
 	metrics *metrics
 
+	// A resumable source and its cursor, owned by the committer: the newest
+	// cursor received, the last one written, and when.
+	resumer         stream.Resumer
+	cursor          string
+	cursorCommitted string
+	cursorAt        time.Time
+
 	onCommit func() // tests: called by the committer after each commit
 }
 
@@ -153,6 +160,14 @@ type job struct {
 	result chan<- []accepted
 }
 
+// slot keeps an event's place in stream order between the dispatcher and
+// the collector: the verdicts of a status (result, nil for other events)
+// and the source's cursor after the event.
+type slot struct {
+	result <-chan []accepted
+	cursor string
+}
+
 // load reads the Store's snapshot into the dedupe window and the queues.
 func (b *Bot) load() error {
 	snap, err := b.cfg.Store.Load(b.cfg.DedupeWindow)
@@ -161,6 +176,13 @@ func (b *Bot) load() error {
 	}
 	for _, id := range snap.Seen {
 		b.seen.add(id)
+	}
+	if r, ok := b.cfg.Source.(stream.Resumer); ok {
+		b.resumer = r
+		if c := snap.Cursors[b.cfg.Source.Name()]; c != "" {
+			b.log.Info("resuming the stream from the committed cursor", "source", b.cfg.Source.Name(), "cursor", c)
+			r.Resume(c)
+		}
 	}
 	for _, d := range b.dests {
 		q, ok := snap.Queues[d.Name]
@@ -234,7 +256,7 @@ func (b *Bot) Run(ctx context.Context) error {
 
 	intake := make(chan stream.Event, 4*b.cfg.Workers)
 	jobs := make(chan job, b.cfg.Workers)
-	order := make(chan chan []accepted, 4*b.cfg.Workers)
+	order := make(chan slot, 4*b.cfg.Workers)
 
 	var pipeWG sync.WaitGroup
 	var srcErr error
@@ -297,19 +319,21 @@ func (b *Bot) Run(ctx context.Context) error {
 }
 
 // dispatch handles control events and hands statuses to the workers,
-// recording their order.
-func (b *Bot) dispatch(intake <-chan stream.Event, jobs chan<- job, order chan<- chan []accepted) {
+// recording their order. Every event that carries a cursor takes a place in
+// the order, so that the cursor is committed only after what came before.
+func (b *Bot) dispatch(intake <-chan stream.Event, jobs chan<- job, order chan<- slot) {
 	for ev := range intake {
 		switch ev.Kind {
 		case stream.KindStatus:
 			if !b.seen.add(ev.Status.ID) {
 				b.c.duplicates.Add(1)
-				continue
+				break
 			}
 			b.c.received.Add(1)
 			r := make(chan []accepted, 1)
-			order <- r
+			order <- slot{result: r, cursor: ev.Cursor}
 			jobs <- job{status: ev.Status, result: r}
+			continue
 		case stream.KindDelete:
 			b.c.deletes.Add(1)
 			b.deleted.add(ev.Delete.StatusID)
@@ -320,6 +344,9 @@ func (b *Bot) dispatch(intake <-chan stream.Event, jobs chan<- job, order chan<-
 			b.c.disconnects.Add(1)
 		case stream.KindWarning:
 			b.c.warnings.Add(1)
+		}
+		if ev.Cursor != "" {
+			order <- slot{cursor: ev.Cursor}
 		}
 	}
 }
@@ -352,16 +379,44 @@ func (b *Bot) work(ctx context.Context, jobs <-chan job) {
 
 // collect takes the workers' verdicts in stream order and hands each
 // matched status, with the destinations it goes to, to the committer.
-func (b *Bot) collect(order <-chan chan []accepted, out chan<- pending) {
+// A source's cursor rides with the next matched status; when no verdict is
+// waiting it goes to the committer on its own, so a stream whose statuses
+// rarely match still advances its cursor.
+func (b *Bot) collect(order <-chan slot, out chan<- pending) {
 	queued := make([]bool, len(b.dests))
-	for r := range order {
-		verdicts := <-r
+	var cursor string // the newest cursor not yet handed on
+	for {
+		var sl slot
+		var ok bool
+		select {
+		case sl, ok = <-order:
+		default:
+			if cursor != "" {
+				out <- pending{cursor: cursor}
+				cursor = ""
+			}
+			sl, ok = <-order
+		}
+		if !ok {
+			if cursor != "" {
+				out <- pending{cursor: cursor}
+			}
+			return
+		}
+		if sl.cursor != "" {
+			cursor = sl.cursor
+		}
+		if sl.result == nil {
+			continue
+		}
+		verdicts := <-sl.result
 		if len(verdicts) == 0 {
 			continue
 		}
 		b.c.matched.Add(1)
 		clear(queued)
-		var p pending
+		p := pending{cursor: cursor}
+		cursor = ""
 		for _, v := range verdicts {
 			s := v.status
 			if len(s.Matched) == 0 {

@@ -8,9 +8,15 @@ import (
 
 // pending is one matched status on its way to the committer.
 type pending struct {
-	id string   // the status ID, remembered for dedupe
-	to []target // one per destination
+	id     string   // the status ID, remembered for dedupe; empty for a cursor alone
+	to     []target // one per destination
+	cursor string   // the source's cursor after this status, if it has one
 }
+
+// cursorInterval bounds how often a cursor is committed on its own: a
+// stream that rarely matches would otherwise cost an fsync per event. A
+// cursor riding with statuses or acks is always written.
+const cursorInterval = time.Second
 
 type target struct {
 	dest   int
@@ -39,7 +45,7 @@ func (b *Bot) commitLoop(in <-chan pending, quit <-chan struct{}) {
 			}
 		case <-b.wake:
 		case <-quit:
-			b.commit(nil, quit)
+			b.commit(nil, nil)
 			return
 		}
 		b.commit(items, quit)
@@ -97,11 +103,18 @@ type destRound struct {
 
 // commit writes items and the recorded acks in one Store.Commit, applies
 // each queue's cap, and retries a failing Store until it succeeds or quit
-// is closed.
+// is closed. A nil quit is the last commit: it writes the newest cursor
+// whatever its age and does not retry.
 func (b *Bot) commit(items []pending, quit <-chan struct{}) {
 	batch := &Batch{Append: map[string][]Entry{}, Remove: map[string][]SeqRange{}}
 	now := b.cfg.Now()
 	for _, p := range items {
+		if p.cursor != "" {
+			b.cursor = p.cursor
+		}
+		if p.id == "" {
+			continue
+		}
 		batch.Seen = append(batch.Seen, p.id)
 		for _, t := range p.to {
 			d := b.dests[t.dest]
@@ -133,6 +146,9 @@ func (b *Bot) commit(items []pending, quit <-chan struct{}) {
 		d.mu.Unlock()
 		rounds[i] = r
 	}
+	if b.cursor != b.cursorCommitted && (!batch.empty() || quit == nil || now.Sub(b.cursorAt) >= cursorInterval) {
+		batch.Cursor = &Cursor{Source: b.cfg.Source.Name(), Position: b.cursor}
+	}
 	if batch.empty() {
 		return
 	}
@@ -140,6 +156,10 @@ func (b *Bot) commit(items []pending, quit <-chan struct{}) {
 		err := b.cfg.Store.Commit(batch)
 		if err == nil {
 			break
+		}
+		if quit == nil {
+			b.log.Error("cannot write the outbox at shutdown", "err", err)
+			return
 		}
 		b.log.Error("cannot write the outbox: retrying (accepting statuses is paused)", "err", err, "retry_in", delay)
 		t := time.NewTimer(delay)
@@ -173,6 +193,12 @@ func (b *Bot) commit(items []pending, quit <-chan struct{}) {
 		}
 		if r.appended > 0 {
 			poke(d.notify)
+		}
+	}
+	if batch.Cursor != nil {
+		b.cursorCommitted, b.cursorAt = batch.Cursor.Position, now
+		if b.resumer != nil {
+			b.resumer.Committed(batch.Cursor.Position)
 		}
 	}
 	if b.onCommit != nil {

@@ -63,4 +63,11 @@
 // refused it permanently. A retryable failure is retried at the head of that
 // queue; other destinations go on. A full queue (QueueCap) drops its oldest
 // statuses, counted in Stats.Dropped and logged.
+//
+// A source that can resume (stream.Resumer, e.g. Bluesky Jetstream) marks
+// events with a cursor. The committer writes the newest cursor in the same
+// transaction as the statuses that preceded it — so a cursor never gets
+// ahead of what is stored — and hands it back with Committed; the next Run
+// on the same Store calls Resume with it. A cursor with no status to ride
+// with is written at most once a second.
 package bot

@@ -25,6 +25,7 @@ import (
 //	                              (the bucket's sequence is the last seq assigned)
 //	seen/<n>                    → a status ID; the bucket keeps the newest
 //	                              window IDs, the oldest are deleted on commit
+//	cursors/<source name>       → the source's committed stream position
 //
 // Every Commit is one bbolt read-write transaction and thus one fsync.
 type Outbox struct {
@@ -49,8 +50,9 @@ type OutboxStats struct {
 }
 
 var (
-	bucketQueues = []byte("queues")
-	bucketSeen   = []byte("seen")
+	bucketQueues  = []byte("queues")
+	bucketSeen    = []byte("seen")
+	bucketCursors = []byte("cursors")
 )
 
 // OpenOutbox opens (creating when missing) the outbox database at path.
@@ -64,7 +66,7 @@ func OpenOutbox(path string) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketQueues, bucketSeen} {
+		for _, name := range [][]byte{bucketQueues, bucketSeen, bucketCursors} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -102,7 +104,7 @@ func (o *Outbox) Load(window int) (*Snapshot, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.window = window
-	snap := &Snapshot{Queues: map[string]QueueState{}}
+	snap := &Snapshot{Queues: map[string]QueueState{}, Cursors: map[string]string{}}
 	err := o.db.View(func(tx *bolt.Tx) error {
 		qs := tx.Bucket(bucketQueues)
 		err := qs.ForEachBucket(func(name []byte) error {
@@ -132,7 +134,10 @@ func (o *Outbox) Load(window int) (*Snapshot, error) {
 		for i := len(rev) - 1; i >= 0; i-- {
 			snap.Seen = append(snap.Seen, rev[i])
 		}
-		return nil
+		return tx.Bucket(bucketCursors).ForEach(func(k, v []byte) error {
+			snap.Cursors[string(k)] = string(v)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("outbox: load: %w", err)
@@ -216,6 +221,9 @@ func (o *Outbox) Commit(batch *Batch) error {
 				}
 				seenN -= len(keys)
 			}
+		}
+		if c := batch.Cursor; c != nil {
+			return tx.Bucket(bucketCursors).Put([]byte(c.Source), []byte(c.Position))
 		}
 		return nil
 	})

@@ -63,7 +63,8 @@ func TestStores(t *testing.T) {
 			if err := s.Commit(b); err != nil {
 				t.Fatal(err)
 			}
-			rm := &Batch{Remove: map[string][]SeqRange{"a": {{From: 1, To: 2}, {From: 3, To: 4}, {From: 10, To: 20}}}}
+			rm := &Batch{Remove: map[string][]SeqRange{"a": {{From: 1, To: 2}, {From: 3, To: 4}, {From: 10, To: 20}}},
+				Cursor: &Cursor{Source: "jet", Position: "1700"}}
 			if err := s.Commit(rm); err != nil {
 				t.Fatal(err)
 			}
@@ -77,6 +78,9 @@ func TestStores(t *testing.T) {
 			}
 			if !slices.Equal(snap.Seen, []string{"2", "3", "4"}) {
 				t.Errorf("Seen = %q, want the newest 3", snap.Seen)
+			}
+			if got := snap.Cursors; len(got) != 1 || got["jet"] != "1700" {
+				t.Errorf("Cursors = %v, want jet=1700", got)
 			}
 			if q := snap.Queues["a"]; q != (QueueState{Head: 2, Next: 5, Depth: 2}) {
 				t.Errorf("queue a = %+v", q)

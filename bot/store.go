@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -45,6 +46,9 @@ type Snapshot struct {
 	Seen []string
 	// Queues holds the state of each destination's queue, by name.
 	Queues map[string]QueueState
+	// Cursors holds each resumable source's committed position (see
+	// stream.Resumer), by source name.
+	Cursors map[string]string
 }
 
 // QueueState describes one destination's queue.
@@ -76,6 +80,16 @@ type Batch struct {
 	Remove map[string][]SeqRange
 	// Seen are status IDs to remember, oldest first.
 	Seen []string
+	// Cursor, when set, replaces the source's stored position.
+	Cursor *Cursor
+}
+
+// Cursor is a resumable source's position in its stream (stream.Resumer).
+type Cursor struct {
+	// Source is the source's name.
+	Source string
+	// Position is the source's opaque cursor.
+	Position string
 }
 
 // SeqRange is the sequence numbers [From, To).
@@ -86,7 +100,7 @@ type SeqRange struct {
 }
 
 func (b *Batch) empty() bool {
-	return len(b.Append) == 0 && len(b.Remove) == 0 && len(b.Seen) == 0
+	return len(b.Append) == 0 && len(b.Remove) == 0 && len(b.Seen) == 0 && b.Cursor == nil
 }
 
 // memStore is the in-memory Store used when Config.Store is nil.
@@ -95,6 +109,7 @@ type memStore struct {
 	window  int
 	seen    []string
 	queues  map[string]*memQueue
+	cursors map[string]string
 	commits int
 }
 
@@ -103,14 +118,16 @@ type memQueue struct {
 	next    uint64
 }
 
-func newMemStore() *memStore { return &memStore{queues: map[string]*memQueue{}} }
+func newMemStore() *memStore {
+	return &memStore{queues: map[string]*memQueue{}, cursors: map[string]string{}}
+}
 
 func (m *memStore) Load(window int) (*Snapshot, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.window = window
 	m.trimSeen()
-	snap := &Snapshot{Seen: slices.Clone(m.seen), Queues: map[string]QueueState{}}
+	snap := &Snapshot{Seen: slices.Clone(m.seen), Queues: map[string]QueueState{}, Cursors: maps.Clone(m.cursors)}
 	for name, q := range m.queues {
 		st := QueueState{Head: q.next, Next: q.next, Depth: len(q.entries)}
 		if len(q.entries) > 0 {
@@ -152,6 +169,9 @@ func (m *memStore) Commit(b *Batch) error {
 	}
 	m.seen = append(m.seen, b.Seen...)
 	m.trimSeen()
+	if b.Cursor != nil {
+		m.cursors[b.Cursor.Source] = b.Cursor.Position
+	}
 	return nil
 }
 

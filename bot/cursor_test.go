@@ -1,0 +1,172 @@
+package bot
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/streambot/streambot/stream"
+)
+
+// resumable emits evs and records the cursors the bot hands back.
+type resumable struct {
+	evs []stream.Event
+
+	mu        sync.Mutex
+	resumed   []string // Resume calls
+	committed []string // Committed calls
+	ran       bool     // Run was called; Resume must come before it
+}
+
+func (r *resumable) Name() string { return "jet" }
+
+func (r *resumable) Resume(c string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ran {
+		panic("Resume after Run")
+	}
+	r.resumed = append(r.resumed, c)
+}
+
+func (r *resumable) Committed(c string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.committed = append(r.committed, c)
+}
+
+func (r *resumable) Run(ctx context.Context, emit func(stream.Event) error) error {
+	r.mu.Lock()
+	r.ran = true
+	r.mu.Unlock()
+	return sliceSource(r.evs...).Run(ctx, emit)
+}
+
+// cursorEvents returns n events with cursors "1".."n": every fifth status
+// mentions python, every seventh event is a delete. It returns the
+// cursors of the python statuses.
+func cursorEvents(n int) ([]stream.Event, map[string]int) {
+	var evs []stream.Event
+	python := map[string]int{}
+	for i := 1; i <= n; i++ {
+		var ev stream.Event
+		switch {
+		case i%7 == 0:
+			ev = stream.Event{Kind: stream.KindDelete, Delete: stream.Delete{StatusID: "nope"}}
+		case i%5 == 0:
+			ev = status(strconv.Itoa(i), "python "+strconv.Itoa(i))
+			python[strconv.Itoa(i)] = i
+		default:
+			ev = status(strconv.Itoa(i), "other")
+		}
+		ev.Cursor = strconv.Itoa(i)
+		evs = append(evs, ev)
+	}
+	return evs, python
+}
+
+// checkingStore fails the test when a cursor is committed before a status
+// that came earlier in the stream.
+type checkingStore struct {
+	Store
+	t      *testing.T
+	python map[string]int // status ID -> its cursor
+	mu     sync.Mutex
+	stored map[string]bool
+}
+
+func (c *checkingStore) Commit(b *Batch) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, es := range b.Append {
+		for _, e := range es {
+			c.stored[e.Status.ID] = true
+		}
+	}
+	if b.Cursor != nil {
+		at, _ := strconv.Atoi(b.Cursor.Position)
+		for id, cur := range c.python {
+			if cur <= at && !c.stored[id] {
+				c.t.Errorf("cursor %d committed before status %s (cursor %d) was stored", at, id, cur)
+			}
+		}
+	}
+	return c.Store.Commit(b)
+}
+
+func TestCursorIsCommittedAfterWhatPrecedesItAndResumed(t *testing.T) {
+	t.Parallel()
+	evs, python := cursorEvents(500)
+	o, _ := openTestOutbox(t)
+	store := &checkingStore{Store: o, t: t, python: python, stored: map[string]bool{}}
+	src := &resumable{evs: evs}
+	out := &sink{}
+	// One status per commit and a clock that jumps past cursorInterval on
+	// every reading: a cursor that overtook a status would be written alone.
+	var clock atomic.Int64
+	b := run(t, Config{
+		Source: src, Store: store, Workers: 4, StatsInterval: -1, CommitBatch: 1, CommitDelay: -1,
+		Now: func() time.Time { return time.Unix(clock.Add(2), 0) },
+		Routes:       []Route{route("python", "python", "out")},
+		Destinations: []Destination{{Name: "out", Handler: out}},
+	})
+	if got := b.Stats().Forwarded; got != int64(len(python)) {
+		t.Fatalf("forwarded %d, want %d", got, len(python))
+	}
+	src.mu.Lock()
+	committed := slices.Clone(src.committed)
+	src.mu.Unlock()
+	if len(committed) == 0 || committed[len(committed)-1] != "500" {
+		t.Fatalf("Committed calls end with %q, want the last cursor 500", committed)
+	}
+	if !slices.IsSortedFunc(committed, func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y }) {
+		t.Errorf("Committed went backwards: %q", committed)
+	}
+	if len(src.resumed) != 0 {
+		t.Errorf("Resume(%q) on a fresh store", src.resumed)
+	}
+
+	// A second bot on the same store resumes from the committed cursor.
+	again := &resumable{}
+	run(t, Config{
+		Source: again, Store: o, StatsInterval: -1,
+		Routes:       []Route{route("python", "python", "out")},
+		Destinations: []Destination{{Name: "out", Handler: &sink{}}},
+	})
+	if !slices.Equal(again.resumed, []string{"500"}) {
+		t.Errorf("second run: Resume calls %q, want [500]", again.resumed)
+	}
+}
+
+// A stream that never matches still advances its cursor, but a cursor on
+// its own is written at most once per cursorInterval.
+func TestCursorOfUnmatchedStreamIsThrottled(t *testing.T) {
+	t.Parallel()
+	var evs []stream.Event
+	for i := 1; i <= 200; i++ {
+		ev := status(strconv.Itoa(i), "nothing to see")
+		ev.Cursor = strconv.Itoa(i)
+		evs = append(evs, ev)
+	}
+	src := &resumable{evs: evs}
+	store := newMemStore()
+	now := time.Unix(1000, 0) // the clock never moves: only the first and the last commit write the cursor
+	run(t, Config{
+		Source: src, Store: store, StatsInterval: -1, Now: func() time.Time { return now },
+		Routes:       []Route{route("python", "python", "out")},
+		Destinations: []Destination{{Name: "out", Handler: &sink{}}},
+	})
+	if got := store.cursors["jet"]; got != "200" {
+		t.Errorf("stored cursor %q, want 200", got)
+	}
+	if n := len(src.committed); n < 1 || n > 2 {
+		t.Errorf("%d cursor commits (%q), want 1 or 2 with a frozen clock", n, src.committed)
+	}
+	if store.commits > 2 {
+		t.Errorf("%d commits for a stream that never matched, want at most 2", store.commits)
+	}
+}
