@@ -110,7 +110,7 @@ func TestCursorIsCommittedAfterWhatPrecedesItAndResumed(t *testing.T) {
 	var clock atomic.Int64
 	b := run(t, Config{
 		Source: src, Store: store, Workers: 4, StatsInterval: -1, CommitBatch: 1, CommitDelay: -1,
-		Now: func() time.Time { return time.Unix(clock.Add(2), 0) },
+		Now:          func() time.Time { return time.Unix(clock.Add(2), 0) },
 		Routes:       []Route{route("python", "python", "out")},
 		Destinations: []Destination{{Name: "out", Handler: out}},
 	})
