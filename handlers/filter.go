@@ -59,6 +59,23 @@ func MatchOrFrom(name string, m *track.Matcher, authors []string) Middleware {
 	}
 }
 
+// Tagged passes on the statuses that the network matched to a server-side
+// rule tagged tag (stream.Status.Rules, e.g. the X API v2 filtered stream),
+// as a copy whose Matched is tag. It is Match for sources that filter on
+// the server.
+func Tagged(tag string) Middleware {
+	return func(next Handler) Handler {
+		return HandlerFunc(func(ctx context.Context, s *stream.Status) error {
+			if !slices.Contains(s.Rules, tag) {
+				return nil
+			}
+			c := *s
+			c.Matched = []string{tag}
+			return next.Handle(ctx, &c)
+		})
+	}
+}
+
 // Exclude drops the statuses that m matches and passes on the rest.
 func Exclude(m *track.Matcher) Middleware {
 	return Filter(func(s *stream.Status) bool { return !m.Match(s) })

@@ -108,6 +108,36 @@ func TestMatchAnnotatesACopy(t *testing.T) {
 	}
 }
 
+func TestTaggedRoutesByServerRules(t *testing.T) {
+	t.Parallel()
+	all := []*stream.Status{
+		{ID: "1", Text: "python", Rules: []string{"golang"}}, // the server's verdict wins over the text
+		{ID: "2", Rules: []string{"python", "golang"}},
+		{ID: "3"},
+		{ID: "4", Rules: []string{"python"}},
+	}
+	rec := &recorder{}
+	h := Tagged("python")(rec)
+	for _, s := range all {
+		if err := h.Handle(context.Background(), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for _, s := range rec.got {
+		ids = append(ids, s.ID)
+		if !slices.Equal(s.Matched, []string{"python"}) {
+			t.Errorf("status %s: Matched %q, want [python]", s.ID, s.Matched)
+		}
+	}
+	if !slices.Equal(ids, []string{"2", "4"}) {
+		t.Errorf("passed %q, want [2 4]", ids)
+	}
+	if all[1].Matched != nil {
+		t.Error("Tagged modified the shared status")
+	}
+}
+
 func TestConsoleLineIsSafe(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
