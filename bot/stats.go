@@ -37,6 +37,8 @@ type Stats struct {
 
 // DestinationStats counts one destination's deliveries.
 type DestinationStats struct {
+	// Forwarded, Dropped, Failed, Cancelled and Retried mean what the
+	// fields of the same names in Stats mean, for this destination only.
 	Forwarded, Dropped, Failed, Cancelled, Retried int64
 	// Queued is the depth of the destination's queue now.
 	Queued int64

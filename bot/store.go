@@ -94,6 +94,7 @@ type Cursor struct {
 
 // SeqRange is the sequence numbers [From, To).
 type SeqRange struct {
+	// From is the first sequence number of the range, To the one after its last.
 	From, To uint64
 	// Removed is set by Commit: how many entries of the range were present.
 	Removed int
