@@ -11,26 +11,9 @@ import (
 	"github.com/streambot/streambot/handlers"
 	"github.com/streambot/streambot/handlers/telegram"
 	"github.com/streambot/streambot/handlers/telegram/telegramtest"
-	"github.com/streambot/streambot/stream"
 	"github.com/streambot/streambot/stream/x"
 	"github.com/streambot/streambot/stream/x/xtest"
 )
-
-// taggedBy passes on the statuses whose server-side rule tags
-// (Status.Rules) include name, as a copy with Matched set to name.
-// TODO(lead): replace with the handlers package's middleware once it lands.
-func taggedBy(name string) handlers.Middleware {
-	return func(next handlers.Handler) handlers.Handler {
-		return handlers.HandlerFunc(func(ctx context.Context, s *stream.Status) error {
-			if !slices.Contains(s.Rules, name) {
-				return nil
-			}
-			c := *s
-			c.Matched = []string{name}
-			return next.Handle(ctx, &c)
-		})
-	}
-}
 
 // The posts of the embedded xtest corpus that each route's rule matches,
 // in corpus order; one post matches both.
@@ -85,7 +68,7 @@ func TestXStreamToTelegram(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		routes = append(routes, bot.Route{Name: name, Filter: taggedBy(name), Destinations: []string{"tg-" + name}})
+		routes = append(routes, bot.Route{Name: name, Filter: handlers.Tagged(name), Destinations: []string{"tg-" + name}})
 		dests = append(dests, bot.Destination{Name: "tg-" + name, Handler: sender})
 	}
 	b, err := bot.New(bot.Config{Source: src, Routes: routes, Destinations: dests, StatsInterval: -1})
