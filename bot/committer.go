@@ -33,7 +33,16 @@ func (b *Bot) commitLoop(in <-chan pending, quit <-chan struct{}) {
 	for {
 		var items []pending
 		sealed := false
+		// A cursor waiting for its interval is flushed when it is due,
+		// even if the stream has gone quiet.
+		var flush <-chan time.Time
+		stopFlush := func() bool { return false }
+		if b.cursor != b.cursorCommitted {
+			t := time.NewTimer(max(0, cursorInterval-b.cfg.Now().Sub(b.cursorAt)))
+			flush, stopFlush = t.C, t.Stop
+		}
 		select {
+		case <-flush:
 		case p, ok := <-in:
 			if ok {
 				items, sealed = b.gather(in, append(items, p))
@@ -45,9 +54,11 @@ func (b *Bot) commitLoop(in <-chan pending, quit <-chan struct{}) {
 			}
 		case <-b.wake:
 		case <-quit:
+			stopFlush()
 			b.commit(nil, nil)
 			return
 		}
+		stopFlush()
 		b.commit(items, quit)
 		if sealed {
 			for _, d := range b.dests {

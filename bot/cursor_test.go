@@ -170,3 +170,71 @@ func TestCursorOfUnmatchedStreamIsThrottled(t *testing.T) {
 		t.Errorf("%d commits for a stream that never matched, want at most 2", store.commits)
 	}
 }
+
+// notifyingResumable is a resumable source that emits its first event,
+// waits for next to close, emits the rest, then waits for the end of ctx.
+// It reports each Committed cursor on got.
+type notifyingResumable struct {
+	resumable
+	got  chan string
+	next chan struct{}
+}
+
+func (r *notifyingResumable) Committed(c string) { r.got <- c }
+
+func (r *notifyingResumable) Run(ctx context.Context, emit func(stream.Event) error) error {
+	if err := emit(r.evs[0]); err != nil {
+		return err
+	}
+	<-r.next
+	if err := sliceSource(r.evs[1:]...).Run(ctx, emit); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// The newest cursor of a stream that went quiet is written once its
+// interval has passed, without waiting for another event or for shutdown.
+func TestCursorOfQuietStreamIsFlushed(t *testing.T) {
+	t.Parallel()
+	var evs []stream.Event
+	for i := 1; i <= 3; i++ {
+		ev := status(strconv.Itoa(i), "nothing to see")
+		ev.Cursor = strconv.Itoa(i)
+		evs = append(evs, ev)
+	}
+	src := &notifyingResumable{resumable: resumable{evs: evs}, got: make(chan string, 16), next: make(chan struct{})}
+	b, err := New(Config{
+		Source: src, StatsInterval: -1,
+		Routes:       []Route{route("python", "python", "out")},
+		Destinations: []Destination{{Name: "out", Handler: &sink{}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx) }()
+	bound := time.After(10 * cursorInterval) // only a bound on a failure
+	select {
+	case c := <-src.got: // the first cursor is written at once
+		if c != "1" {
+			t.Fatalf("first cursor committed %q, want 1", c)
+		}
+	case <-bound:
+		t.Fatal("the first cursor was not committed")
+	}
+	close(src.next) // the next ones come within the interval: they wait for it
+	for c := ""; c != "3"; {
+		select {
+		case c = <-src.got:
+		case <-bound:
+			t.Fatalf("the last cursor of a quiet stream was not committed; last committed %q", c)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -46,11 +46,11 @@ func (s *committedSource) Committed(cursor string) {
 }
 
 // newBlueskySource returns the source for the fake at url. The first
-// reconnect waits until the bot has committed a cursor, so that it resumes
-// from a committed cursor minus the rewind rather than live; later ones
-// wait for the next commit or the back-off, whichever comes first (the bot
-// commits a cursor that rides with no status at most once a second, and
-// only when more events arrive).
+// reconnect waits until the bot has committed a cursor (at most a second
+// after the events, see bot's cursor interval), so that it resumes from a
+// committed cursor minus the rewind rather than live; it gives up after 10
+// s, which only bounds a failure. Later ones wait for the next commit or
+// the back-off, whichever comes first.
 func newBlueskySource(t *testing.T, url string) *committedSource {
 	t.Helper()
 	s := &committedSource{committed: make(chan struct{}, 1)}
@@ -58,16 +58,14 @@ func newBlueskySource(t *testing.T, url string) *committedSource {
 	src, err := bluesky.NewSource(bluesky.Config{
 		URL: url,
 		Sleep: func(ctx context.Context, d time.Duration) error {
-			var backoff <-chan time.Time
-			if !first {
-				tm := time.NewTimer(d)
-				defer tm.Stop()
-				backoff = tm.C
+			if first {
+				d, first = 10*time.Second, false
 			}
-			first = false
+			tm := time.NewTimer(d)
+			defer tm.Stop()
 			select {
 			case <-s.committed:
-			case <-backoff:
+			case <-tm.C:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
