@@ -15,9 +15,12 @@ import (
 	"github.com/streambot/streambot/handlers/telegram"
 	"github.com/streambot/streambot/handlers/webhook"
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/bluesky"
+	"github.com/streambot/streambot/stream/mastodon"
 	"github.com/streambot/streambot/stream/mock"
 	"github.com/streambot/streambot/stream/track"
 	"github.com/streambot/streambot/stream/twitter"
+	"github.com/streambot/streambot/stream/x"
 )
 
 // Env is what Build takes from the process: the environment, where the
@@ -80,8 +83,9 @@ func (f *File) Build(ctx context.Context, env Env) (*Built, error) {
 		}
 		b.Config.Destinations = append(b.Config.Destinations, bot.Destination{Name: d.Name, Handler: h, QueueCap: d.QueueCap})
 	}
+	serverSide := f.SourceType(env.Getenv) == SourceX
 	for _, r := range f.Routes {
-		b.Config.Routes = append(b.Config.Routes, r.build(f.Source.Follow))
+		b.Config.Routes = append(b.Config.Routes, r.build(f.Source.Follow, serverSide))
 	}
 	return b, nil
 }
@@ -125,9 +129,33 @@ func HasTwitterCredentials(getenv func(string) string) bool {
 }
 
 func (f *File) buildSource(env Env) (stream.Source, error) {
+	s := f.Source
+	// url overrides the network's variable, which overrides its default.
+	endpoint := func(variable string) string {
+		if s.URL != "" {
+			return s.URL
+		}
+		return env.Getenv(variable)
+	}
+	var src stream.Source
+	var err error
 	switch f.SourceType(env.Getenv) {
-	case "twitter":
-		return f.buildTwitter(env)
+	case SourceTwitter:
+		src, err = f.buildTwitter(env)
+	case SourceX:
+		src, err = x.NewSource(x.Config{
+			BearerToken: x.TokenFromEnv(env.Getenv), BaseURL: endpoint(x.EnvAPIURL),
+			Rules: f.XRules(), StallTimeout: s.StallTimeout, Logger: env.Logger,
+		})
+	case SourceBluesky:
+		src, err = bluesky.NewSource(bluesky.Config{
+			URL: endpoint(bluesky.EnvURL), StallTimeout: s.StallTimeout, Logger: env.Logger,
+		})
+	case SourceMastodon:
+		src, err = mastodon.NewSource(mastodon.Config{
+			InstanceURL: endpoint(mastodon.EnvURL), Token: mastodon.Token(env.Getenv(mastodon.EnvToken)),
+			Hashtags: s.Hashtags, Local: s.Local, StallTimeout: s.StallTimeout, Logger: env.Logger,
+		})
 	default:
 		s := f.Source
 		cfg := mock.Config{Rate: 5, Once: s.Once, Logger: env.Logger}
@@ -143,6 +171,55 @@ func (f *File) buildSource(env Env) (stream.Source, error) {
 		}
 		return mock.New(cfg), nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: source: %w", f.at(s.Line), err)
+	}
+	return src, nil
+}
+
+// flagsRuleTag tags the X rule of the flags' single, unnamed route.
+const flagsRuleTag = "streambot"
+
+// XRules returns the X API v2 stream rules of the routes: one per route,
+// tagged with its name, its Rule or else a rule made from its Track.
+func (f *File) XRules() []x.Rule {
+	var rules []x.Rule
+	for _, r := range f.Routes {
+		value := r.Rule
+		if value == "" {
+			value = RuleFromTrack(track.MustCompile(r.Track))
+		}
+		rules = append(rules, x.Rule{Value: value, Tag: r.ruleTag()})
+	}
+	return rules
+}
+
+func (r Route) ruleTag() string {
+	if r.Name == "" {
+		return flagsRuleTag
+	}
+	return r.Name
+}
+
+// RuleFromTrack writes a track expression in X's rule syntax: phrases
+// joined by OR, the words of a phrase grouped (X ANDs words), and a word
+// that X's syntax would read as an operator quoted.
+func RuleFromTrack(m *track.Matcher) string {
+	var parts []string
+	for _, p := range m.Phrases() {
+		words := strings.Fields(p)
+		for i, w := range words {
+			if strings.ContainsAny(w, `"()`) || strings.HasPrefix(w, "-") || strings.EqualFold(w, "OR") || strings.Contains(w, ":") {
+				words[i] = `"` + strings.ReplaceAll(w, `"`, `\"`) + `"`
+			}
+		}
+		part := strings.Join(words, " ")
+		if len(words) > 1 {
+			part = "(" + part + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, " OR ")
 }
 
 func (f *File) buildDestination(ctx context.Context, d Destination, env Env) (handlers.Handler, func() error, error) {
@@ -191,7 +268,7 @@ func (f *File) buildDestination(ctx context.Context, d Destination, env Env) (ha
 
 func (f *File) buildTwitter(env Env) (stream.Source, error) {
 	s := f.Source
-	base := s.StreamURL
+	base := s.URL
 	if base == "" {
 		base = env.Getenv(twitter.EnvStreamURL)
 	}
@@ -206,15 +283,22 @@ func (f *File) buildTwitter(env Env) (stream.Source, error) {
 		Logger:       env.Logger,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("config: %s: source: %w", f.at(s.Line), err)
+		return nil, err
 	}
 	return src, nil
 }
 
 // build makes the route's filter. Statuses by followed authors pass every
-// route's track test, as Twitter combines track and follow with OR.
-func (r Route) build(follow []string) bot.Route {
-	mw := []handlers.Middleware{handlers.MatchOrFrom(r.Name, track.MustCompile(r.Track), follow)}
+// route's track test, as Twitter combines track and follow with OR. With
+// serverSide (X) the server has matched the route's rule: the route takes
+// what carries its tag.
+func (r Route) build(follow []string, serverSide bool) bot.Route {
+	var mw []handlers.Middleware
+	if serverSide {
+		mw = append(mw, handlers.Tagged(r.ruleTag()))
+	} else {
+		mw = append(mw, handlers.MatchOrFrom(r.Name, track.MustCompile(r.Track), follow))
+	}
 	if r.Exclude != "" {
 		mw = append(mw, handlers.Exclude(track.MustCompile(r.Exclude)))
 	}

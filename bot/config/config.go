@@ -23,11 +23,11 @@ type File struct {
 
 // Source configures where statuses come from.
 type Source struct {
-	// Type is "mock" or "twitter"; empty picks twitter when the four
-	// TWITTER_* credentials are set, else mock, as the flags do.
+	// Type is mock, twitter, x, bluesky or mastodon; empty picks twitter
+	// when the four TWITTER_* credentials are set, else mock, as the flags do.
 	Type string `yaml:"type"`
-	// Track overrides the expression sent to the stream; empty means the
-	// union of the routes' track expressions.
+	// Track overrides the expression sent to the stream (twitter); empty
+	// means the union of the routes' track expressions.
 	Track string `yaml:"track"`
 	// Follow lists user IDs to stream (twitter).
 	Follow []string `yaml:"follow"`
@@ -35,17 +35,25 @@ type Source struct {
 	Locations string `yaml:"locations"`
 	// Languages is sent as the stream's language filter (twitter).
 	Languages []string `yaml:"languages"`
-	// StreamURL overrides TWITTER_STREAM_URL (twitter).
-	StreamURL string `yaml:"stream_url"`
+	// URL overrides the network's endpoint: TWITTER_STREAM_URL, X_API_URL,
+	// JETSTREAM_URL or MASTODON_URL (the instance) by source type.
+	URL string `yaml:"url"`
+	// Hashtags reads these hashtag streams instead of the public stream
+	// (mastodon).
+	Hashtags []string `yaml:"hashtags"`
+	// Local reads the instance's local public stream only (mastodon).
+	Local bool `yaml:"local"`
 	// Rate is messages per second (mock).
 	Rate *float64 `yaml:"rate"`
 	// File replays a JSONL file instead of the built-in corpus (mock).
 	File string `yaml:"file"`
 	// Once replays the mock's messages a single time instead of looping (mock).
 	Once bool `yaml:"once"`
-	// StallTimeout reconnects after this long without a byte (twitter; default 90s).
+	// StallTimeout reconnects after this long without a byte (networked
+	// sources; each has its own default).
 	StallTimeout time.Duration `yaml:"stall_timeout"`
-	Line         int           `yaml:"-"`
+	// Line is where the source is defined in the file, for messages.
+	Line int `yaml:"-"`
 }
 
 // Destination configures one place statuses are delivered to.
@@ -76,6 +84,7 @@ type Destination struct {
 	// are dropped beyond it (0: the -queue-cap default).
 	QueueCap int `yaml:"queue_cap"`
 
+	// Line is where the destination is defined in the file, for messages.
 	Line int `yaml:"-"`
 }
 
@@ -85,6 +94,9 @@ type Route struct {
 	Name string `yaml:"name"`
 	// Track is a track expression: comma = OR, space = AND.
 	Track string `yaml:"track"`
+	// Rule is the route's X API v2 filtered-stream rule (x); empty means
+	// one made from Track.
+	Rule string `yaml:"rule"`
 	// Exclude drops statuses that match this track expression.
 	Exclude string `yaml:"exclude"`
 	// Languages keeps only statuses in these languages; empty keeps all.
@@ -98,8 +110,21 @@ type Route struct {
 	// Destinations names where the route's statuses go.
 	Destinations []string `yaml:"destinations"`
 
+	// Line is where the route is defined in the file, for messages.
 	Line int `yaml:"-"`
 }
+
+// Source types.
+const (
+	SourceMock     = "mock"
+	SourceTwitter  = "twitter"
+	SourceX        = "x"
+	SourceBluesky  = "bluesky"
+	SourceMastodon = "mastodon"
+)
+
+// SourceTypes lists the source types, for messages and flag help.
+var SourceTypes = []string{SourceMock, SourceTwitter, SourceX, SourceBluesky, SourceMastodon}
 
 // Destination types.
 const (
@@ -191,9 +216,9 @@ func pairs(n *yaml.Node) func(func(*yaml.Node, *yaml.Node) bool) {
 // known lists the fields allowed at each level.
 var known = map[string][]string{
 	"":            {"source", "destinations", "routes"},
-	"source":      {"type", "track", "follow", "locations", "languages", "stream_url", "rate", "file", "once", "stall_timeout"},
+	"source":      {"type", "track", "follow", "locations", "languages", "url", "hashtags", "local", "rate", "file", "once", "stall_timeout"},
 	"destination": {"name", "type", "path", "token", "chats", "api_url", "disable_preview", "split", "url", "format", "template", "queue_cap"},
-	"route":       {"name", "track", "exclude", "languages", "retweets", "replies", "template", "destinations"},
+	"route":       {"name", "track", "rule", "exclude", "languages", "retweets", "replies", "template", "destinations"},
 }
 
 // unknownField finds the first key not in known, with its line.
@@ -271,10 +296,11 @@ func (f *File) validate() error {
 	errf := func(line int, format string, args ...any) error {
 		return fmt.Errorf("config: %s: %s", f.at(line), fmt.Sprintf(format, args...))
 	}
-	switch f.Source.Type {
-	case "", "mock", "twitter":
-	default:
-		return errf(f.Source.Line, "source.type %q: want mock or twitter", f.Source.Type)
+	if !slices.Contains(SourceTypes, f.Source.Type) && f.Source.Type != "" {
+		return errf(f.Source.Line, "source.type %q: want %s", f.Source.Type, strings.Join(SourceTypes, ", "))
+	}
+	if len(f.Source.Hashtags) > 0 && f.Source.Type != SourceMastodon {
+		return errf(f.Source.Line, "source.hashtags: only for type mastodon")
 	}
 	if f.Source.Track != "" {
 		if _, err := track.Compile(f.Source.Track); err != nil {
@@ -336,8 +362,15 @@ func (f *File) validate() error {
 			return errf(r.Line, "%s.name: %q is used twice", field, r.Name)
 		}
 		routeNames[r.Name] = true
-		if _, err := track.Compile(r.Track); err != nil {
-			return errf(r.Line, "%s (%s).track: %v", field, r.Name, err)
+		switch {
+		case r.Rule != "" && f.Source.Type != SourceX:
+			return errf(r.Line, "%s (%s).rule: only for source type x (other sources match track locally)", field, r.Name)
+		case r.Rule != "" && r.Track == "":
+			// X filters on the server; nothing to match locally.
+		default:
+			if _, err := track.Compile(r.Track); err != nil {
+				return errf(r.Line, "%s (%s).track: %v", field, r.Name, err)
+			}
 		}
 		if r.Exclude != "" {
 			if _, err := track.Compile(r.Exclude); err != nil {

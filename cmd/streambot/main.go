@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -40,6 +41,7 @@ type options struct {
 	source        string
 	track         string
 	follow        string
+	hashtags      string
 	locations     string
 	langs         string
 	dropRetweets  bool
@@ -63,16 +65,17 @@ type options struct {
 }
 
 // fileFlags are the flags a configuration file replaces.
-var fileFlags = []string{"source", "track", "follow", "locations", "lang", "drop-retweets", "rate", "mock-file", "mock-loop", "jsonl", "stdout", "stall-timeout", "telegram-preview", "telegram-split"}
+var fileFlags = []string{"source", "track", "follow", "hashtags", "locations", "lang", "drop-retweets", "rate", "mock-file", "mock-loop", "jsonl", "stdout", "stall-timeout", "telegram-preview", "telegram-split"}
 
 func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("streambot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.configPath, "config", "", "YAML file with the source, destinations and routes (see README); replaces the source, route and destination flags")
-	fs.StringVar(&o.source, "source", "", "stream to read: mock or twitter (default: twitter when all four TWITTER_* credentials are set, else mock)")
+	fs.StringVar(&o.source, "source", "", "stream to read: "+strings.Join(config.SourceTypes, ", ")+" (default: twitter when all four TWITTER_* credentials are set, else mock)")
 	fs.StringVar(&o.track, "track", "python", "track expression: comma = OR, space = AND, as Twitter's statuses/filter")
 	fs.StringVar(&o.follow, "follow", "", "comma-separated user IDs whose posts to stream (twitter source)")
+	fs.StringVar(&o.hashtags, "hashtags", "", "mastodon source: comma-separated hashtags whose streams to read instead of the public stream")
 	fs.StringVar(&o.locations, "locations", "", "bounding boxes as Twitter's locations parameter (twitter source)")
 	fs.StringVar(&o.langs, "lang", "", "comma-separated language codes to keep, e.g. en,de (default: all)")
 	fs.BoolVar(&o.dropRetweets, "drop-retweets", false, "do not forward retweets")
@@ -89,7 +92,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.dataDir, "data", defaultDataDir(getenv), "directory for state: the outbox of queued statuses and the dedupe window (created when missing)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.DurationVar(&o.stallTimeout, "stall-timeout", 90*time.Second, "twitter source: reconnect after this long without a byte")
+	fs.DurationVar(&o.stallTimeout, "stall-timeout", 0, "networked sources: reconnect after this long without a byte (default: the source's own, e.g. 90s for twitter)")
 	fs.DurationVar(&o.statsInterval, "stats-interval", bot.DefaultStatsInterval, "how often to log a stats line (0 disables)")
 	fs.DurationVar(&o.drainTimeout, "shutdown-timeout", bot.DefaultDrainTimeout, "how long to keep delivering queued statuses after Ctrl-C or SIGTERM; the rest stays queued on disk for the next start")
 	if err := fs.Parse(args); err != nil {
@@ -116,16 +119,20 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 		}
 	}
 	switch {
-	case o.source != "mock" && o.source != "twitter":
-		return nil, fmt.Errorf("-source %q: want mock or twitter", o.source)
+	case !slices.Contains(config.SourceTypes, o.source):
+		return nil, fmt.Errorf("-source %q: want %s", o.source, strings.Join(config.SourceTypes, ", "))
+	case o.hashtags != "" && o.source != config.SourceMastodon:
+		return nil, errors.New("-hashtags is for -source mastodon")
+	case (o.follow != "" || o.locations != "") && o.source != config.SourceTwitter:
+		return nil, errors.New("-follow and -locations are for -source twitter")
 	case o.rate < 0:
 		return nil, fmt.Errorf("-rate %v: must not be negative", o.rate)
 	case o.workers < 0:
 		return nil, fmt.Errorf("-workers %d: must not be negative", o.workers)
 	case o.queueCap <= 0:
 		return nil, fmt.Errorf("-queue-cap %d: must be positive", o.queueCap)
-	case o.stallTimeout <= 0:
-		return nil, fmt.Errorf("-stall-timeout %v: must be positive", o.stallTimeout)
+	case o.stallTimeout < 0:
+		return nil, fmt.Errorf("-stall-timeout %v: must not be negative", o.stallTimeout)
 	case o.drainTimeout <= 0:
 		return nil, fmt.Errorf("-shutdown-timeout %v: must be positive", o.drainTimeout)
 	case o.statsInterval < 0:
@@ -218,6 +225,7 @@ func loadFile(o *options, getenv func(string) string) (*config.File, error) {
 		Path: "flags",
 		Source: config.Source{
 			Type: o.source, Track: o.track, Follow: splitList(o.follow), Locations: o.locations,
+			Hashtags:  splitList(o.hashtags),
 			Languages: langs, Rate: &o.rate, File: o.mockFile, Once: !o.mockLoop,
 			StallTimeout: o.stallTimeout,
 		},

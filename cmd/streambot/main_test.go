@@ -180,6 +180,11 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		{"-config", "/nonexistent/streambot.yaml"},
 		{"-metrics", "nonsense"},
 		{"-config", "streambot.yaml", "-track", "golang"},
+		{"-hashtags", "python"},                         // mastodon only
+		{"-follow", "12"},                               // twitter only
+		{"-source", "x"},                                // no X_BEARER_TOKEN
+		{"-source", "mastodon"},                         // no MASTODON_URL or MASTODON_TOKEN
+		{"-source", "bluesky", "-stall-timeout", "-1s"}, // negative
 	} {
 		var stdout, stderr syncBuffer
 		if code := run(context.Background(), append(args, "-data", t.TempDir()), noEnv, &stdout, &stderr); code != exitUsage {
