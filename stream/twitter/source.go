@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/dghubble/oauth1"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 	"github.com/streambot/streambot/stream/track"
 )
 
@@ -153,13 +153,7 @@ type Config struct {
 
 	// afterFunc starts the stall timer; nil means time.AfterFunc. Tests
 	// inject a fake to fire the watchdog deterministically.
-	afterFunc func(d time.Duration, f func()) stallTimer
-}
-
-// stallTimer is the part of *time.Timer the watchdog uses.
-type stallTimer interface {
-	Reset(d time.Duration) bool
-	Stop() bool
+	afterFunc netstream.AfterFunc
 }
 
 // Source streams statuses/filter of the Twitter v1.1 API, or of a
@@ -220,14 +214,11 @@ func NewSource(cfg Config) (*Source, error) {
 		cfg.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
-	}
-	if cfg.afterFunc == nil {
-		cfg.afterFunc = func(d time.Duration, f func()) stallTimer { return time.AfterFunc(d, f) }
+		cfg.Sleep = netstream.Sleep
 	}
 	s := &Source{cfg: cfg, endpoint: endpoint, shownURL: shown, form: form, base: cfg.HTTPClient, log: cfg.Logger, decode: Decode, observer: noObserver{}}
 	if s.base == nil {
-		s.base, s.ownsClient = defaultHTTPClient(), true
+		s.base, s.ownsClient = netstream.HTTPClient(), true
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -312,8 +303,8 @@ func (s *Source) connect(ctx context.Context, client *http.Client, bo *Backoff, 
 	// The watchdog only cancels connCtx, which makes the transport close the
 	// connection and the pending Read return; this goroutine alone closes
 	// the body, once. Nothing is shared between the two but the context.
-	wd := &watchdog{timeout: s.cfg.StallTimeout, afterFunc: s.cfg.afterFunc, onStall: func() { cancel(errStalled) }}
-	defer wd.disarm()
+	wd := &netstream.Watchdog{Timeout: s.cfg.StallTimeout, AfterFunc: s.cfg.afterFunc, OnStall: func() { cancel(errStalled) }}
+	defer wd.Disarm()
 	stalled := func() bool { return errors.Is(context.Cause(connCtx), errStalled) }
 
 	req, err := http.NewRequestWithContext(connCtx, http.MethodPost, s.endpoint, strings.NewReader(s.form))
@@ -325,9 +316,9 @@ func (s *Source) connect(ctx context.Context, client *http.Client, bo *Backoff, 
 	req.Close = true // every reconnect gets a fresh connection; nothing idles afterwards
 
 	s.log.Debug("twitter: connecting", "url", s.shownURL)
-	wd.arm()
+	wd.Arm()
 	resp, err := client.Do(req)
-	wd.disarm()
+	wd.Disarm()
 	if err != nil {
 		if stalled() {
 			err = fmt.Errorf("no response within %v", s.cfg.StallTimeout)
@@ -335,7 +326,7 @@ func (s *Source) connect(ctx context.Context, client *http.Client, bo *Backoff, 
 		return outcome{reason: ReasonNetwork, err: err}
 	}
 	defer resp.Body.Close()
-	wd.r = resp.Body
+	wd.R = resp.Body
 	if resp.StatusCode != http.StatusOK {
 		return s.statusOutcome(resp, wd)
 	}
@@ -542,69 +533,6 @@ func serverMessage(body []byte) string {
 	}
 	text = strings.Join(strings.Fields(text), " ")
 	return truncate([]byte(text), serverMessageBytes)
-}
-
-// watchdog is the stream's reader: it arms the stall timer for the duration
-// of each Read, so only time spent waiting for the network counts (a slow
-// emit does not), and any byte, keep-alives included, disarms it.
-type watchdog struct {
-	r         io.Reader
-	timeout   time.Duration
-	afterFunc func(time.Duration, func()) stallTimer
-	onStall   func()
-	timer     stallTimer
-}
-
-func (w *watchdog) Read(p []byte) (int, error) {
-	w.arm()
-	n, err := w.r.Read(p)
-	w.disarm()
-	return n, err
-}
-
-func (w *watchdog) arm() {
-	if w.timer == nil {
-		w.timer = w.afterFunc(w.timeout, w.onStall)
-		return
-	}
-	w.timer.Reset(w.timeout)
-}
-
-func (w *watchdog) disarm() {
-	if w.timer != nil {
-		w.timer.Stop()
-	}
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// defaultHTTPClient has timeouts for every phase but the stream itself.
-func defaultHTTPClient() *http.Client {
-	var t *http.Transport
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		t = dt.Clone()
-	} else {
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
-	}
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 30 * time.Second
-	t.ExpectContinueTimeout = time.Second
-	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t}
 }
 
 // checkCredentials names the variables to set, never the values.

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 // Distinctive credentials: no log line or error may ever contain one.
@@ -725,7 +726,7 @@ type fakeTimer struct {
 
 func newFakeTimers() *fakeTimers { return &fakeTimers{armedCh: make(chan struct{}, 1)} }
 
-func (c *fakeTimers) afterFunc(d time.Duration, f func()) stallTimer {
+func (c *fakeTimers) afterFunc(d time.Duration, f func()) netstream.Timer {
 	t := &fakeTimer{c: c, f: f}
 	t.Reset(d)
 	return t
