@@ -114,11 +114,14 @@ func TestMastodonStreamToTelegram(t *testing.T) {
 		}
 	}
 	want = append(want, editedID+"@"+editedAt, markerID)
+	timeout := time.After(30 * time.Second) // bounds a failure only
 	for len(tg.Sent()) < len(want) {
 		select {
 		case <-tg.Received():
 		case err := <-done:
 			t.Fatalf("bot stopped early: %v", err)
+		case <-timeout:
+			t.Fatalf("%d of %d messages reached Telegram", len(tg.Sent()), len(want))
 		}
 	}
 	cancel()

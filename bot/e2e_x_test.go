@@ -79,11 +79,14 @@ func TestXStreamToTelegram(t *testing.T) {
 	go func() { done <- b.Run(ctx) }()
 
 	want := len(xPythonIDs) + len(xGolangIDs)
+	timeout := time.After(30 * time.Second) // bounds a failure only
 	for len(tg.Sent()) < want {
 		select {
 		case <-tg.Received():
 		case err := <-done:
 			t.Fatalf("bot stopped early: %v", err)
+		case <-timeout:
+			t.Fatalf("%d of %d messages reached Telegram", len(tg.Sent()), want)
 		}
 	}
 	cancel()

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 var errStop = errors.New("test: stop")
@@ -197,7 +198,7 @@ type fakeTimer struct {
 
 func newFakeTimers() *fakeTimers { return &fakeTimers{armedCh: make(chan struct{}, 1)} }
 
-func (c *fakeTimers) afterFunc(d time.Duration, f func()) stallTimer {
+func (c *fakeTimers) afterFunc(d time.Duration, f func()) netstream.Timer {
 	t := &fakeTimer{c: c, f: f}
 	t.Reset(d)
 	return t

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 const (
@@ -90,13 +91,7 @@ type Config struct {
 
 	// afterFunc starts the stall timer; nil means time.AfterFunc. Tests
 	// inject a fake to fire the watchdog deterministically.
-	afterFunc func(d time.Duration, f func()) stallTimer
-}
-
-// stallTimer is the part of *time.Timer the watchdog uses.
-type stallTimer interface {
-	Reset(d time.Duration) bool
-	Stop() bool
+	afterFunc netstream.AfterFunc
 }
 
 // Source streams the posts of Bluesky from a Jetstream server
@@ -139,10 +134,7 @@ func NewSource(cfg Config) (*Source, error) {
 		cfg.MaxHandles = DefaultMaxHandles
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
-	}
-	if cfg.afterFunc == nil {
-		cfg.afterFunc = func(d time.Duration, f func()) stallTimer { return time.AfterFunc(d, f) }
+		cfg.Sleep = netstream.Sleep
 	}
 	s := &Source{cfg: cfg, ep: ep, log: cfg.Logger, observer: noObserver{}}
 	if s.log == nil {
@@ -266,8 +258,8 @@ func (s *Source) connect(ctx context.Context, rc *runCursor, bo *Backoff, warn *
 	defer cancel(nil)
 	// The watchdog only cancels connCtx; the WebSocket library then closes
 	// the connection and the pending read returns.
-	wd := &watchdog{timeout: s.cfg.StallTimeout, afterFunc: s.cfg.afterFunc, onStall: func() { cancel(errStalled) }}
-	defer wd.disarm()
+	wd := &netstream.Watchdog{Timeout: s.cfg.StallTimeout, AfterFunc: s.cfg.afterFunc, OnStall: func() { cancel(errStalled) }}
+	defer wd.Disarm()
 	stalled := func() bool { return errors.Is(context.Cause(connCtx), errStalled) }
 
 	cursor := rc.next(s.pos.base(), s.cfg.Rewind)
@@ -277,9 +269,9 @@ func (s *Source) connect(ctx context.Context, rc *runCursor, bo *Backoff, warn *
 		s.log.Info("bluesky: connecting", "url", s.ep.shown, "cursor", "live")
 	}
 	header := http.Header{"User-Agent": {"streambot"}}
-	wd.arm()
+	wd.Arm()
 	conn, resp, err := websocket.Dial(connCtx, s.ep.url(cursor), &websocket.DialOptions{HTTPClient: s.cfg.HTTPClient, HTTPHeader: header})
-	wd.disarm()
+	wd.Disarm()
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -300,9 +292,9 @@ func (s *Source) connect(ctx context.Context, rc *runCursor, bo *Backoff, warn *
 	var buf bytes.Buffer
 	for {
 		buf.Reset()
-		wd.arm()
+		wd.Arm()
 		typ, err := readMessage(connCtx, conn, &buf)
-		wd.disarm()
+		wd.Disarm()
 		if err != nil {
 			switch {
 			case ctx.Err() != nil:
@@ -426,42 +418,4 @@ func prefix(msg []byte) string {
 		msg = msg[:n]
 	}
 	return strings.ToValidUTF8(string(msg), "\uFFFD")
-}
-
-// watchdog arms the stall timer for the duration of each read, so only time
-// spent waiting for the network counts: a slow emit does not.
-type watchdog struct {
-	timeout   time.Duration
-	afterFunc func(time.Duration, func()) stallTimer
-	onStall   func()
-	timer     stallTimer
-}
-
-func (w *watchdog) arm() {
-	if w.timer == nil {
-		w.timer = w.afterFunc(w.timeout, w.onStall)
-		return
-	}
-	w.timer.Reset(w.timeout)
-}
-
-func (w *watchdog) disarm() {
-	if w.timer != nil {
-		w.timer.Stop()
-	}
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/streambot/streambot/stream"
 	"github.com/streambot/streambot/stream/bluesky/jetstreamtest"
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 func TestNewSourceURL(t *testing.T) {
@@ -536,7 +537,7 @@ func TestCancelReturnsPromptly(t *testing.T) {
 			_, ts := jetstreamtest.NewTestServer(t, jetstreamtest.Config{StatusCodes: []int{500}})
 			return Config{URL: ts.URL, Backoff: Backoff{Initial: time.Hour}, Sleep: func(ctx context.Context, d time.Duration) error {
 				signal(ready)
-				return sleep(ctx, d) // the real timer, an hour long
+				return netstream.Sleep(ctx, d) // the real timer, an hour long
 			}}
 		}},
 	}

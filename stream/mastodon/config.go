@@ -13,6 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/streambot/streambot/stream/internal/netstream"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -116,6 +117,10 @@ type Config struct {
 	// so it must be safe for concurrent use. An error while ctx is still
 	// live ends Run with that error.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// afterFunc starts the stall timers; nil means time.AfterFunc. Tests
+	// inject a fake to fire the watchdog deterministically.
+	afterFunc netstream.AfterFunc
 }
 
 // FromEnv returns a Config with InstanceURL and Token read from

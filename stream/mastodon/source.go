@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -85,7 +85,7 @@ func NewSource(cfg Config) (*Source, error) {
 		cfg.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
+		cfg.Sleep = netstream.Sleep
 	}
 	s := &Source{cfg: cfg, instance: inst, log: cfg.Logger, observer: noObserver{}}
 	if cfg.HTTPClient != nil {
@@ -93,7 +93,7 @@ func NewSource(cfg Config) (*Source, error) {
 		c.Timeout = 0
 		s.client = &c
 	} else {
-		s.client, s.ownsClient = defaultHTTPClient(), true
+		s.client, s.ownsClient = netstream.HTTPClient(), true
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -119,6 +119,16 @@ func NewSource(cfg Config) (*Source, error) {
 
 // Name returns "mastodon".
 func (s *Source) Name() string { return SourceName }
+
+// String describes the Source by its instance and streams. Without it,
+// printing a *Source (fmt's %v, slog's text handler) would show its
+// fields, the token among them.
+func (s *Source) String() string {
+	return "mastodon.Source(" + s.instance.String() + " " + strings.Join(s.Streams(), ",") + ")"
+}
+
+// GoString is String, so %#v does not reveal the token either.
+func (s *Source) GoString() string { return s.String() }
 
 // Instance returns the instance's base URL, normalized.
 func (s *Source) Instance() string { return s.instance.String() }
@@ -312,8 +322,8 @@ func (s *Source) connect(ctx context.Context, endpoint string, st streamSpec, bo
 	// The watchdog only cancels connCtx, which makes the transport close the
 	// connection and the pending Read return; this goroutine alone closes
 	// the body, once.
-	wd := &watchdog{timeout: s.cfg.StallTimeout, onStall: func() { cancel(errStalled) }}
-	defer wd.disarm()
+	wd := &netstream.Watchdog{Timeout: s.cfg.StallTimeout, AfterFunc: s.cfg.afterFunc, OnStall: func() { cancel(errStalled) }}
+	defer wd.Disarm()
 	stalled := func() bool { return errors.Is(context.Cause(connCtx), errStalled) }
 
 	req, err := http.NewRequestWithContext(connCtx, http.MethodGet, endpoint, nil)
@@ -326,9 +336,9 @@ func (s *Source) connect(ctx context.Context, endpoint string, st streamSpec, bo
 	req.Close = true // every reconnect gets a fresh connection; nothing idles afterwards
 
 	s.log.Debug("mastodon: connecting", "stream", st.label, "url", endpoint)
-	wd.arm()
+	wd.Arm()
 	resp, err := s.client.Do(req)
-	wd.disarm()
+	wd.Disarm()
 	if err != nil {
 		if stalled() {
 			err = fmt.Errorf("no response within %v", s.cfg.StallTimeout)
@@ -336,7 +346,7 @@ func (s *Source) connect(ctx context.Context, endpoint string, st streamSpec, bo
 		return outcome{reason: twitter.ReasonNetwork, err: err}
 	}
 	defer resp.Body.Close()
-	wd.r = resp.Body
+	wd.R = resp.Body
 	if resp.StatusCode != http.StatusOK {
 		return s.statusOutcome(resp, wd, st, endpoint)
 	}
@@ -556,66 +566,4 @@ func (t *connTracker) disconnected(c *connState, reason string) {
 		t.up--
 	}
 	t.obs.Disconnected(reason)
-}
-
-// watchdog is the stream's reader: it arms the stall timer for the duration
-// of each Read, so only time spent waiting for the network counts (a slow
-// emit does not), and any byte, heartbeats included, disarms it.
-type watchdog struct {
-	r       io.Reader
-	timeout time.Duration
-	onStall func()
-	timer   *time.Timer
-}
-
-func (w *watchdog) Read(p []byte) (int, error) {
-	w.arm()
-	n, err := w.r.Read(p)
-	w.disarm()
-	return n, err
-}
-
-func (w *watchdog) arm() {
-	if w.timer == nil {
-		w.timer = time.AfterFunc(w.timeout, w.onStall)
-		return
-	}
-	w.timer.Reset(w.timeout)
-}
-
-func (w *watchdog) disarm() {
-	if w.timer != nil {
-		w.timer.Stop()
-	}
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// defaultHTTPClient has timeouts for every phase but the stream itself.
-func defaultHTTPClient() *http.Client {
-	var t *http.Transport
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		t = dt.Clone()
-	} else {
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
-	}
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 30 * time.Second
-	t.ExpectContinueTimeout = time.Second
-	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t}
 }

@@ -222,8 +222,16 @@ func TestFaultsWithFake(t *testing.T) {
 	}
 	srv, ts := mastodontest.NewTestServer(t, mastodontest.Config{Token: testToken, Statuses: statuses,
 		StatusCodes: []int{503, 503, 200}, RetryAfter: 2, Stall: true, StallAfter: 2})
-	h := newHarness(t, ts.URL, func(c *Config) { c.StallTimeout = 100 * time.Millisecond })
-	events, err := h.run(t, afterStatuses(5))
+	timers := newFakeTimers()
+	h := newHarness(t, ts.URL, func(c *Config) {
+		c.StallTimeout = 42 * time.Second
+		c.afterFunc = timers.afterFunc
+	})
+	// The fake sends a connection's events once: a stall timer that fired
+	// early would lose one, so the test fires it when the server is silent.
+	stop, wait := timers.stallAfter(t, 5, 2, 4)
+	events, err := h.run(t, stop)
+	wait()
 	if !errors.Is(err, errStop) {
 		t.Fatal(err)
 	}

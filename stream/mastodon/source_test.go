@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -359,10 +360,23 @@ func TestTokenNeverPrinted(t *testing.T) {
 	cfg := Config{InstanceURL: "https://social.example", Token: testToken}
 	var logs bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", cfg, "token", cfg.Token)
-	for _, out := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), cfg.Token.String(), logs.String()} {
+	// The Source holds the token in unexported fields, which fmt prints
+	// without their String methods: the Source must describe itself.
+	src, err := NewSource(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("source", "src", src)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("source", "src", src)
+	outs := []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), cfg.Token.String(), logs.String(),
+		fmt.Sprint(src), fmt.Sprintf("%+v", src), fmt.Sprintf("%#v", src)}
+	for _, out := range outs {
 		if strings.Contains(out, testToken) {
 			t.Errorf("the token is printed: %s", out)
 		}
+	}
+	if got := src.String(); got != "mastodon.Source(https://social.example public)" {
+		t.Errorf("String() = %q", got)
 	}
 	if Token("").String() != "unset" || Token("x").String() != "[REDACTED]" {
 		t.Error("Token.String does not say whether the token is set")
@@ -492,68 +506,284 @@ func TestStallReconnects(t *testing.T) {
 		hold(frame("update", statusData("1", "one"))),
 		hold(frame("update", statusData("2", "two"))),
 	)
-	h := newHarness(t, fake.srv.URL, func(c *Config) { c.StallTimeout = 100 * time.Millisecond })
-	h.sleeps.limit = 2
-	events, err := h.run(t, nil)
-	if err != nil {
+	timers := newFakeTimers()
+	h := newHarness(t, fake.srv.URL, func(c *Config) {
+		c.StallTimeout = 42 * time.Second
+		c.afterFunc = timers.afterFunc
+	})
+	stop, wait := timers.stallAfter(t, 2, 1) // the first connection goes silent after "1"
+	events, err := h.run(t, stop)
+	wait()
+	if !errors.Is(err, errStop) {
 		t.Fatal(err)
 	}
 	if got := statusIDs(events); !slices.Equal(got, []string{"1", "2"}) {
 		t.Errorf("events %q", got)
 	}
-	// Each connection delivered an event before stalling, which resets the
-	// back-off: a stall is then the first network failure in a row.
-	if got := h.sleeps.got(); !slices.Equal(got, []time.Duration{250 * time.Millisecond, 250 * time.Millisecond}) {
+	// The connection delivered an event before stalling, which reset the
+	// back-off: the stall is the first network failure in a row.
+	if got := h.sleeps.got(); !slices.Equal(got, []time.Duration{250 * time.Millisecond}) {
 		t.Errorf("delays %v", got)
 	}
 	recs := h.logs.records(t, "reconnecting")
-	if len(recs) != 2 || !strings.Contains(recs[0]["err"].(string), "stalled") || recs[0]["reason"] != "network" {
+	if len(recs) != 1 || !strings.Contains(recs[0]["err"].(string), "stalled: no data and no heartbeat for 42s") || recs[0]["reason"] != "network" {
+		t.Errorf("reconnect logs: %v", recs)
+	}
+	if n := len(fake.streamRequests()); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
+
+// The real timer (the default AfterFunc) abandons a server that never
+// answers. On a loaded machine it may also cut a later connection short,
+// so every later request is answered the same way; without a working timer
+// the test hangs until the harness's safety net fails it.
+func TestStallRealTimer(t *testing.T) {
+	t.Parallel()
+	steps := []step{func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }}
+	for range 20 {
+		steps = append(steps, serve(frame("update", statusData("1", "one"))))
+	}
+	fake := newScripted(t, steps...)
+	h := newHarness(t, fake.srv.URL, func(c *Config) { c.StallTimeout = 100 * time.Millisecond })
+	events, err := h.run(t, afterStatuses(1))
+	if !errors.Is(err, errStop) || !slices.Equal(statusIDs(events), []string{"1"}) {
+		t.Fatalf("Run = %v, events %q", err, statusIDs(events))
+	}
+	recs := h.logs.records(t, "reconnecting")
+	if len(recs) == 0 || !strings.Contains(recs[0]["err"].(string), "no response within 100ms") || recs[0]["reason"] != "network" {
 		t.Errorf("reconnect logs: %v", recs)
 	}
 }
 
-// Heartbeats keep a quiet stream alive, and a slow consumer is not a stall:
-// only time spent waiting for the network counts.
+// Heartbeats keep a quiet stream alive, and a slow consumer is not a
+// stall: the watchdog runs only while the source waits for the network, is
+// disarmed while emit runs, and starts over after every byte, heartbeats
+// included. Fake timers make this exact: nothing waits for real time.
 func TestHeartbeatsAndSlowEmitAreNotStalls(t *testing.T) {
 	t.Parallel()
-	const stall = 300 * time.Millisecond
+	beats := make(chan struct{})
 	fake := newScripted(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		rc := http.NewResponseController(w)
 		io.WriteString(w, ":)\n"+frame("update", statusData("1", "one")))
 		rc.Flush()
-		tick := time.NewTicker(stall / 10)
-		defer tick.Stop()
-		for range 30 { // three stall periods of heartbeats
+		for range 3 {
 			select {
-			case <-tick.C:
-				io.WriteString(w, ":thump\n")
-				rc.Flush()
+			case <-beats:
 			case <-r.Context().Done():
 				return
 			}
+			io.WriteString(w, ":thump\n")
+			rc.Flush()
 		}
 		io.WriteString(w, frame("update", statusData("2", "two")))
+		rc.Flush()
+		<-r.Context().Done()
 	})
-	h := newHarness(t, fake.srv.URL, func(c *Config) { c.StallTimeout = stall })
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	var ids []string
-	err := h.src.Run(ctx, func(ev stream.Event) error {
-		ids = append(ids, ev.Status.ID)
-		if len(ids) == 1 {
-			<-time.After(2 * stall) // a slow destination, not a synchronization
-		}
-		if len(ids) == 2 {
-			return errStop
-		}
-		return nil
+	timers := newFakeTimers()
+	h := newHarness(t, fake.srv.URL, func(c *Config) {
+		c.StallTimeout = 42 * time.Second
+		c.afterFunc = timers.afterFunc
 	})
-	if !errors.Is(err, errStop) || !slices.Equal(ids, []string{"1", "2"}) {
-		t.Fatalf("Run = %v, ids %q", err, ids)
+	// After the first event, each heartbeat is sent once the source waits
+	// for data again (it re-armed the watchdog), so each is a Read of its own.
+	first := make(chan int, 1) // the number of arms when event 1 was emitted
+	beaten := make(chan struct{})
+	go func() {
+		defer close(beaten)
+		var base int
+		select {
+		case base = <-first:
+		case <-t.Context().Done():
+			return
+		}
+		for k := 1; k <= 3; k++ {
+			if !timers.waitArms(base + k) {
+				t.Errorf("the source did not wait for data again before heartbeat %d", k)
+				return
+			}
+			select {
+			case beats <- struct{}{}:
+			case <-time.After(10 * time.Second):
+				t.Errorf("the stream ended before heartbeat %d", k)
+				return
+			}
+		}
+	}()
+	events, err := h.run(t, func(evs []stream.Event) bool {
+		if timers.armed() {
+			t.Errorf("event %d is emitted with the watchdog armed: a slow consumer would be taken for a stall", len(evs))
+		}
+		if len(evs) == 1 {
+			first <- timers.arms()
+		}
+		return len(evs) == 2
+	})
+	<-beaten
+	if !errors.Is(err, errStop) || !slices.Equal(statusIDs(events), []string{"1", "2"}) {
+		t.Fatalf("Run = %v, events %q", err, statusIDs(events))
 	}
 	if n := len(fake.streamRequests()); n != 1 || len(h.logs.records(t, "stalled")) != 0 {
 		t.Errorf("%d connections: a live stream was taken for stalled\n%s", n, h.logs)
+	}
+	// Armed for the response headers, then before every Read: the three
+	// heartbeats and event 2 restarted the full StallTimeout.
+	delays := timers.got()
+	if len(delays) < 5 {
+		t.Errorf("watchdog armed %d times, want at least 5 (headers, event 1, three heartbeats)", len(delays))
+	}
+	for _, d := range delays {
+		if d != 42*time.Second {
+			t.Errorf("watchdog armed for %v, want StallTimeout", d)
+		}
+	}
+}
+
+// fakeTimers replaces time.AfterFunc for the stall watchdogs: tests see
+// when and for how long they are armed, and nothing fires by itself.
+type fakeTimers struct {
+	mu      sync.Mutex
+	delays  []time.Duration // of every arm, in order
+	live    map[*fakeTimer]bool
+	changed chan struct{} // closed and replaced at every arm
+}
+
+type fakeTimer struct {
+	c *fakeTimers
+	f func()
+}
+
+func newFakeTimers() *fakeTimers {
+	return &fakeTimers{live: map[*fakeTimer]bool{}, changed: make(chan struct{})}
+}
+
+func (c *fakeTimers) afterFunc(d time.Duration, f func()) netstream.Timer {
+	t := &fakeTimer{c: c, f: f}
+	t.Reset(d)
+	return t
+}
+
+func (t *fakeTimer) Reset(d time.Duration) bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.c.live[t]
+	t.c.live[t] = true
+	t.c.delays = append(t.c.delays, d)
+	close(t.c.changed)
+	t.c.changed = make(chan struct{})
+	return was
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := t.c.live[t]
+	t.c.live[t] = false
+	return was
+}
+
+// armed reports whether a timer is running.
+func (c *fakeTimers) armed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, on := range c.live {
+		if on {
+			return true
+		}
+	}
+	return false
+}
+
+// arms returns how many times a timer was armed.
+func (c *fakeTimers) arms() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.delays)
+}
+
+func (c *fakeTimers) got() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.delays)
+}
+
+// fireAfter waits until timers were armed n times in all and one is
+// armed, then fires it as if its time had passed; false after 10 s.
+func (c *fakeTimers) fireAfter(n int) bool {
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		var armed *fakeTimer
+		if len(c.delays) >= n {
+			for t, on := range c.live {
+				if on {
+					armed = t
+				}
+			}
+		}
+		if armed != nil {
+			c.live[armed] = false
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		if armed != nil {
+			armed.f()
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// stallAfter returns a stop function for harness.run that ends Run after
+// the nth status and, after each status whose number is in stalls, fires
+// the stall timer as soon as the source waits for data again: the server
+// has nothing more to send on that connection. Call the returned wait
+// after run.
+func (c *fakeTimers) stallAfter(t *testing.T, n int, stalls ...int) (stop func([]stream.Event) bool, wait func()) {
+	fire := make(chan int, len(stalls))
+	firing := make(chan struct{})
+	go func() {
+		defer close(firing)
+		for arms := range fire {
+			if !c.fireAfter(arms) {
+				t.Error("the source did not wait for data after a stalled connection's last event")
+				return
+			}
+		}
+	}()
+	stop = func(evs []stream.Event) bool {
+		got := len(statusIDs(evs))
+		if slices.Contains(stalls, got) && evs[len(evs)-1].Kind == stream.KindStatus {
+			fire <- c.arms() + 1
+		}
+		return got >= n
+	}
+	return stop, func() {
+		close(fire)
+		<-firing
+	}
+}
+
+// waitArms waits until timers were armed n times in all; false after 10 s.
+func (c *fakeTimers) waitArms(n int) bool {
+	deadline := time.After(10 * time.Second)
+	for {
+		c.mu.Lock()
+		done, changed := len(c.delays) >= n, c.changed
+		c.mu.Unlock()
+		if done {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return false
+		}
 	}
 }
 
@@ -648,18 +878,28 @@ func TestSleepErrorEndsRun(t *testing.T) {
 	}
 }
 
-// noSourceGoroutines fails if a goroutine of src is still running: Run
-// must have stopped every one before returning. Stack traces show the
-// receiver's address, which tells src from the Sources of parallel tests.
-func noSourceGoroutines(t *testing.T, src *Source) {
-	t.Helper()
+// sourceGoroutines returns the stacks of the goroutines running a
+// connection loop of src. Stack traces show the receiver's address, which
+// tells src from the Sources of parallel tests.
+func sourceGoroutines(src *Source) []string {
 	buf := make([]byte, 4<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	mine := fmt.Sprintf("stream/mastodon.(*Source).loop(%p", src)
+	var out []string
 	for g := range strings.SplitSeq(string(buf), "\n\n") {
 		if strings.Contains(g, mine) {
-			t.Errorf("a Source goroutine outlived Run:\n%s", g)
+			out = append(out, g)
 		}
+	}
+	return out
+}
+
+// noSourceGoroutines fails if a goroutine of src is still running: Run
+// must have stopped every one before returning.
+func noSourceGoroutines(t *testing.T, src *Source) {
+	t.Helper()
+	for _, g := range sourceGoroutines(src) {
+		t.Errorf("a Source goroutine outlived Run:\n%s", g)
 	}
 }
 
@@ -684,6 +924,10 @@ func TestCancelEndsRunPromptly(t *testing.T) {
 			case <-connected:
 			case err := <-done:
 				t.Fatalf("Run = %v before connecting", err)
+			}
+			// The check below must be able to see the loops.
+			if n := len(sourceGoroutines(h.src)); n != max(len(tt.tags), 1) {
+				t.Fatalf("%d connection loops found while connected, want %d", n, max(len(tt.tags), 1))
 			}
 			cancel()
 			select {

@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/streambot/streambot/stream/internal/netstream"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -153,13 +154,7 @@ type Config struct {
 
 	// afterFunc starts the stall timer; nil means time.AfterFunc. Tests
 	// inject a fake to fire the watchdog deterministically.
-	afterFunc func(d time.Duration, f func()) stallTimer
-}
-
-// stallTimer is the part of *time.Timer the watchdog uses.
-type stallTimer interface {
-	Reset(d time.Duration) bool
-	Stop() bool
+	afterFunc netstream.AfterFunc
 }
 
 // checkToken names the variable to set, never the value.

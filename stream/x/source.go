@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -60,17 +60,14 @@ func NewSource(cfg Config) (*Source, error) {
 		cfg.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
-	}
-	if cfg.afterFunc == nil {
-		cfg.afterFunc = func(d time.Duration, f func()) stallTimer { return time.AfterFunc(d, f) }
+		cfg.Sleep = netstream.Sleep
 	}
 	s := &Source{
 		cfg: cfg, streamURL: streamURL, rulesURL: rulesURL, shownURL: shown,
 		requestTimeout: DefaultRequestTimeout, log: cfg.Logger, observer: noObserver{},
 	}
 	if cfg.HTTPClient == nil {
-		s.client, s.ownsClient = defaultHTTPClient(), true
+		s.client, s.ownsClient = netstream.HTTPClient(), true
 	} else {
 		c := *cfg.HTTPClient
 		if c.Timeout > 0 && c.Timeout < s.requestTimeout {
@@ -87,6 +84,14 @@ func NewSource(cfg Config) (*Source, error) {
 
 // Name returns "x".
 func (s *Source) Name() string { return SourceName }
+
+// String describes the Source by its API host. Without it, printing a
+// *Source (fmt's %v, slog's text handler) would show its fields, the token
+// among them.
+func (s *Source) String() string { return "x.Source(" + s.shownURL + ")" }
+
+// GoString is String, so %#v does not reveal the token either.
+func (s *Source) GoString() string { return s.String() }
 
 // Endpoint returns the stream URL the Source connects to (without any password).
 func (s *Source) Endpoint() string { return s.shownURL + StreamPath + "?" + StreamQuery }
@@ -208,8 +213,8 @@ func (s *Source) connect(ctx context.Context, bo *twitter.Backoff, emit func(str
 	// The watchdog only cancels connCtx, which makes the transport close the
 	// connection and the pending Read return; this goroutine alone closes
 	// the body, once.
-	wd := &watchdog{timeout: s.cfg.StallTimeout, afterFunc: s.cfg.afterFunc, onStall: func() { cancel(errStalled) }}
-	defer wd.disarm()
+	wd := &netstream.Watchdog{Timeout: s.cfg.StallTimeout, AfterFunc: s.cfg.afterFunc, OnStall: func() { cancel(errStalled) }}
+	defer wd.Disarm()
 	stalled := func() bool { return errors.Is(context.Cause(connCtx), errStalled) }
 
 	req, err := http.NewRequestWithContext(connCtx, http.MethodGet, s.streamURL, nil)
@@ -220,9 +225,9 @@ func (s *Source) connect(ctx context.Context, bo *twitter.Backoff, emit func(str
 	req.Close = true // every reconnect gets a fresh connection; nothing idles afterwards
 
 	s.log.Debug("x: connecting", "url", s.shownURL+StreamPath)
-	wd.arm()
+	wd.Arm()
 	resp, err := s.client.Do(req)
-	wd.disarm()
+	wd.Disarm()
 	if err != nil {
 		if stalled() {
 			err = fmt.Errorf("no response within %v", s.cfg.StallTimeout)
@@ -230,7 +235,7 @@ func (s *Source) connect(ctx context.Context, bo *twitter.Backoff, emit func(str
 		return outcome{reason: twitter.ReasonNetwork, err: err}
 	}
 	defer resp.Body.Close()
-	wd.r = resp.Body
+	wd.R = resp.Body
 	if resp.StatusCode != http.StatusOK {
 		raw, _ := io.ReadAll(io.LimitReader(wd, 4<<10))
 		se := newStatusError("stream", resp.StatusCode, raw, s.shownURL, s.redact)
@@ -354,67 +359,4 @@ func (s *Source) redact(text string) string {
 		text = strings.ReplaceAll(text, t, "[REDACTED]")
 	}
 	return text
-}
-
-// watchdog is the stream's reader: it arms the stall timer for the duration
-// of each Read, so only time spent waiting for the network counts (a slow
-// emit does not), and any byte, heartbeats included, disarms it.
-type watchdog struct {
-	r         io.Reader
-	timeout   time.Duration
-	afterFunc func(time.Duration, func()) stallTimer
-	onStall   func()
-	timer     stallTimer
-}
-
-func (w *watchdog) Read(p []byte) (int, error) {
-	w.arm()
-	n, err := w.r.Read(p)
-	w.disarm()
-	return n, err
-}
-
-func (w *watchdog) arm() {
-	if w.timer == nil {
-		w.timer = w.afterFunc(w.timeout, w.onStall)
-		return
-	}
-	w.timer.Reset(w.timeout)
-}
-
-func (w *watchdog) disarm() {
-	if w.timer != nil {
-		w.timer.Stop()
-	}
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// defaultHTTPClient has timeouts for every phase but the stream itself.
-func defaultHTTPClient() *http.Client {
-	var t *http.Transport
-	if dt, ok := http.DefaultTransport.(*http.Transport); ok {
-		t = dt.Clone()
-	} else {
-		t = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
-	}
-	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
-	t.TLSHandshakeTimeout = 10 * time.Second
-	t.ResponseHeaderTimeout = 30 * time.Second
-	t.ExpectContinueTimeout = time.Second
-	t.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Transport: t}
 }

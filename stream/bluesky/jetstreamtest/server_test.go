@@ -199,6 +199,11 @@ func TestLiveStartsAfterTheFurthestSent(t *testing.T) {
 	if _, _, err := c.Read(ctx); websocket.CloseStatus(err) != websocket.StatusNormalClosure {
 		t.Fatalf("after CloseAfter: %v, want a normal close", err)
 	}
+	// The client has the close frame before the server's handler is done
+	// with the connection (and records it Closed): wait for that.
+	if err := srv.WaitIdle(ctx); err != nil {
+		t.Fatal(err)
+	}
 	c2 := dial(t, ts.URL, "")
 	if got := readTimes(t, c2, 5); !reflect.DeepEqual(got, tm[5:10]) {
 		t.Errorf("second live connection: %v, want %v", got, tm[5:10])

@@ -111,6 +111,10 @@ type Config struct {
 
 	// Logger receives a line per request; nil discards.
 	Logger *slog.Logger
+
+	// onStall, set by this package's tests (export_test.go), is called
+	// when a stream stops writing (Stall), from its handler goroutine.
+	onStall func()
 }
 
 func (c *Config) validate() error {
@@ -556,6 +560,10 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, rc *http.ResponseC
 			return
 		}
 		if s.cfg.Stall && sent >= s.cfg.StallAfter {
+			if s.cfg.onStall != nil {
+				s.cfg.onStall()
+			}
+			// Nothing is written from here on, heartbeats included.
 			select {
 			case <-r.Context().Done():
 			case <-s.closing:

@@ -322,25 +322,45 @@ func TestRoutingAndPosition(t *testing.T) {
 // Stall keeps the connection open and silent; Close ends it.
 func TestStallAndClose(t *testing.T) {
 	t.Parallel()
-	srv, ts := mastodontest.NewTestServer(t, mastodontest.Config{Stall: true, StallAfter: 1, Heartbeat: time.Millisecond})
+	stalled := make(chan struct{}, 1)
+	cfg := mastodontest.WithStallHook(mastodontest.Config{Stall: true, StallAfter: 1, Heartbeat: time.Millisecond}, func() {
+		select {
+		case stalled <- struct{}{}:
+		default:
+		}
+	})
+	srv, ts := mastodontest.NewTestServer(t, cfg)
 	resp := get(t, ts.URL+mastodontest.PublicPath, mastodontest.DemoToken)
-	got := lines(t, resp.Body, 4)
+	br := bufio.NewReader(resp.Body) // lines reads from it too: nothing it buffered is lost
+	got := lines(t, br, 4)
 	if got[0] != ":)\n" || got[1] != "event: update\n" {
 		t.Fatalf("%q", got)
 	}
 	rest := make(chan string, 1)
 	go func() {
-		b, _ := io.ReadAll(resp.Body)
+		b, _ := io.ReadAll(br)
 		rest <- string(b)
 	}()
 	select {
+	case <-stalled:
 	case b := <-rest:
-		t.Fatalf("the stalled stream ended or wrote: %q", b)
-	case <-time.After(50 * time.Millisecond): // fifty heartbeat periods of silence
+		t.Fatalf("the stream ended or wrote instead of stalling: %q", b)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream never stalled")
+	}
+	if srv.Active() != 1 {
+		t.Errorf("%d streams active, want the stalled one open", srv.Active())
 	}
 	srv.Close()
-	if b := <-rest; b != "" {
-		t.Errorf("after the stall: %q", b)
+	// Everything the stream wrote after the event, up to its end: it must
+	// be nothing, heartbeats included.
+	select {
+	case b := <-rest:
+		if b != "" {
+			t.Errorf("after the stall: %q", b)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end after Close")
 	}
 	if srv.Active() != 0 {
 		t.Errorf("%d streams still active after Close", srv.Active())

@@ -107,6 +107,19 @@ type Config struct {
 
 	// Logger receives a line per request and per stream end; nil discards.
 	Logger *slog.Logger
+
+	// hooks let this package's tests wait for states a client cannot see.
+	hooks hooks
+}
+
+// hooks are called by the server at moments its tests wait for; nil ones
+// are skipped. They are called from handler goroutines.
+type hooks struct {
+	// waiting: a stream request waits for the open stream to end
+	// (ConnectGrace).
+	waiting func()
+	// stalled: a stream has stopped writing (Stall).
+	stalled func()
 }
 
 // DefaultGiantBytes is the size of a giant line when Config.GiantBytes is
@@ -542,6 +555,9 @@ func (s *Server) admit(ctx context.Context, rc *http.ResponseController) bool {
 		s.mu.Unlock()
 		if deadline == nil {
 			return false
+		}
+		if h := s.cfg.hooks.waiting; h != nil {
+			h()
 		}
 		select {
 		case <-changed:

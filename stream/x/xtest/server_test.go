@@ -49,6 +49,22 @@ func (c *client) do(method, path, body string) (int, map[string]any) {
 	return resp.StatusCode, v
 }
 
+// status makes an authorized GET and returns its status code, or -1 when
+// the request fails. Unlike do and open it may run in any goroutine.
+func (c *client) status(path string) int {
+	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodGet, c.base+path, nil)
+	if err != nil {
+		return -1
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return -1
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // open connects to the stream; a non-200 answer is returned decoded.
 func (c *client) open(ctx context.Context) (*lineStream, int, map[string]any) {
 	c.t.Helper()
@@ -68,20 +84,28 @@ func (c *client) open(ctx context.Context) (*lineStream, int, map[string]any) {
 		return nil, resp.StatusCode, v
 	}
 	s := &lineStream{t: c.t, lines: make(chan string, 100), body: resp.Body}
+	done := make(chan struct{})
 	go func() {
 		defer close(s.lines)
 		br := bufio.NewReader(resp.Body)
 		for {
 			line, err := br.ReadString('\n')
 			if line != "" {
-				s.lines <- line
+				select {
+				case s.lines <- line:
+				case <-done: // the test is over and nobody reads: stop
+					return
+				}
 			}
 			if err != nil {
 				return
 			}
 		}
 	}()
-	c.t.Cleanup(func() { resp.Body.Close() })
+	c.t.Cleanup(func() {
+		close(done)
+		resp.Body.Close()
+	})
 	return s, resp.StatusCode, nil
 }
 
@@ -466,25 +490,32 @@ func TestOneStreamAtATime(t *testing.T) {
 	}
 	cancel()
 
-	srv, c := newClient(t, Config{Heartbeat: time.Millisecond, ConnectGrace: 10 * time.Second})
+	waiting := make(chan struct{}, 1)
+	srv, c := newClient(t, Config{Heartbeat: time.Millisecond, ConnectGrace: 10 * time.Second,
+		hooks: hooks{waiting: func() { signal(waiting) }}})
 	ctx, cancel = context.WithCancel(t.Context())
 	first, _, _ = c.open(ctx)
 	first.heartbeat()
 	admitted := make(chan int, 1)
-	go func() {
-		_, code, _ := c.open(t.Context())
-		admitted <- code
-	}()
-	for srv.Connections() < 2 { // the second request has arrived and waits
-		select {
-		case <-admitted:
-			t.Fatal("the second stream was answered while the first was open")
-		case <-time.After(time.Millisecond):
-		}
+	go func() { admitted <- c.status(x.StreamPath + "?" + x.StreamQuery) }()
+	select {
+	case <-waiting: // the second request arrived and waits for the first to end
+	case code := <-admitted:
+		t.Fatalf("the second stream was answered %d while the first was open", code)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second request never waited")
 	}
 	cancel() // the first client goes away
-	if code := <-admitted; code != 200 {
-		t.Errorf("second after the first ended: %d", code)
+	select {
+	case code := <-admitted:
+		if code != 200 {
+			t.Errorf("second after the first ended: %d", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second stream was not admitted when the first ended")
+	}
+	if n := srv.Connections(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
 	}
 }
 
@@ -492,23 +523,34 @@ func TestOneStreamAtATime(t *testing.T) {
 // Close ends it and later requests get 503.
 func TestStallAndClose(t *testing.T) {
 	t.Parallel()
-	srv, c := newClient(t, Config{Heartbeat: time.Millisecond, Stall: 1, Posts: [][]byte{[]byte(`{"id":"1","text":"python"}`)}})
+	stalled := make(chan struct{}, 1)
+	srv, c := newClient(t, Config{Heartbeat: time.Millisecond, Stall: 1, Posts: [][]byte{[]byte(`{"id":"1","text":"python"}`)},
+		hooks: hooks{stalled: func() { signal(stalled) }}})
 	addRule(c, "python", "py")
 	s, _, _ := c.open(t.Context())
 	if id, _ := postOf(t, s.next()); id != "1" {
 		t.Fatalf("post %s", id)
 	}
 	select {
-	case l := <-s.lines:
-		t.Fatalf("a stalled stream sent %q", l)
-	case <-time.After(50 * time.Millisecond): // fifty heartbeat periods of silence
+	case <-stalled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream never stalled")
 	}
 	if srv.Active() != 1 {
 		t.Errorf("active %d, want the stalled stream open", srv.Active())
 	}
 	srv.Close()
-	if l := s.next(); l != "" {
-		t.Errorf("after Close: %q", l)
+	// Everything the stream wrote after the post, up to its end, is in
+	// s.lines: it must be nothing, heartbeats included.
+	for ended := false; !ended; {
+		select {
+		case l, ok := <-s.lines:
+			if ended = !ok; ok {
+				t.Errorf("the stalled stream sent %q", l)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the stream did not end after Close")
+		}
 	}
 	if srv.Active() != 0 {
 		t.Errorf("active %d after Close", srv.Active())
@@ -517,6 +559,14 @@ func TestStallAndClose(t *testing.T) {
 		t.Errorf("after Close: %d %v", code, v)
 	}
 	srv.Close() // idempotent
+}
+
+// signal sends on ch without blocking: ch has room for one pending signal.
+func signal(ch chan<- struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // Scripted answers of the rules endpoint.

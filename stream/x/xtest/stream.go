@@ -213,8 +213,12 @@ func (c *conn) wait(changed <-chan struct{}) error {
 	}
 }
 
-// stall keeps the connection open without writing, until it ends.
+// stall keeps the connection open without writing, heartbeats included,
+// until it ends.
 func (c *conn) stall() error {
+	if h := c.s.cfg.hooks.stalled; h != nil {
+		h()
+	}
 	select {
 	case <-c.ctx.Done():
 		return c.ctx.Err()
