@@ -238,6 +238,13 @@ func (s *Source) Name() string { return SourceName }
 // Endpoint returns the URL the Source POSTs to (without any password).
 func (s *Source) Endpoint() string { return s.shownURL }
 
+// String names the source and its endpoint. Without it fmt would print the
+// unexported configuration, credentials included.
+func (s *Source) String() string { return "twitter.Source(" + s.shownURL + ")" }
+
+// GoString is String, so %#v does not reveal the credentials either.
+func (s *Source) GoString() string { return s.String() }
+
 // Run streams until ctx ends, a permanent failure, or an emit error; see
 // Source. It may be called again after it returned.
 //
