@@ -17,8 +17,11 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/cmd/internal/logflags"
+	"github.com/streambot/streambot/stream/bluesky/jetstreamtest"
+	"github.com/streambot/streambot/stream/mastodon/mastodontest"
 	"github.com/streambot/streambot/stream/mock"
 	"github.com/streambot/streambot/stream/streamtest"
+	"github.com/streambot/streambot/stream/x/xtest"
 )
 
 // Exit statuses.
@@ -39,6 +42,7 @@ func main() {
 
 // options are the parsed command line.
 type options struct {
+	network           string
 	addr              string
 	corpus            string
 	generate          bool
@@ -71,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			streamtest.EnvAccessToken, streamtest.EnvAccessSecret)
 		fs.PrintDefaults()
 	}
+	fs.StringVar(&o.network, "network", "twitter", "protocol to serve: twitter (v1.1, with every flag below), or x, bluesky or mastodon (their embedded corpus; only -addr and the log flags apply)")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	fs.StringVar(&o.corpus, "corpus", "", "serve this JSONL file of v1.1 messages instead of the embedded corpus")
 	fs.BoolVar(&o.generate, "generate", false, "serve an endless supply of generated statuses instead of the corpus")
@@ -97,6 +102,17 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch o.network {
+	case "twitter":
+	case "x", "bluesky", "mastodon":
+		for name := range set {
+			if name != "network" && name != "addr" && name != "log-format" && name != "log-level" {
+				return nil, fmt.Errorf("-%s is for -network twitter", name)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("-network %q: want twitter, x, bluesky or mastodon", o.network)
+	}
 
 	counts := []struct {
 		name string
@@ -183,6 +199,47 @@ func config(o *options, getenv func(string) string, log *slog.Logger) (streamtes
 	return cfg, nil
 }
 
+// server is what each -network serves.
+type server interface {
+	http.Handler
+	Close()
+}
+
+// newServer builds the server of -network.
+func newServer(o *options, getenv func(string) string, log *slog.Logger) (server, error) {
+	switch o.network {
+	case "x":
+		return xtest.NewServer(xtest.Config{})
+	case "bluesky":
+		return jetstreamtest.NewServer(jetstreamtest.Config{})
+	case "mastodon":
+		return mastodontest.NewServer(mastodontest.Config{})
+	}
+	cfg, err := config(o, getenv, log)
+	if err != nil {
+		return nil, err
+	}
+	// Names only: the values, demo or not, never reach the log.
+	for _, v := range credentialVars {
+		if getenv(v.env) == "" {
+			log.Info(v.env + " unset: using the demo value from streamtest." + v.demo)
+		}
+	}
+	return streamtest.NewServer(cfg)
+}
+
+// otherNetworks gives, for each fake but Twitter's, the environment that
+// points streambot at it.
+var otherNetworks = map[string]func(base string) string{
+	"x": func(base string) string {
+		return "X_API_URL=" + base + " X_BEARER_TOKEN=" + xtest.DemoToken + " streambot -source x"
+	},
+	"bluesky": func(base string) string { return "JETSTREAM_URL=" + base + " streambot -source bluesky" },
+	"mastodon": func(base string) string {
+		return "MASTODON_URL=" + base + " MASTODON_TOKEN=" + mastodontest.DemoToken + " streambot -source mastodon"
+	},
+}
+
 // credentialVars names each credential variable and the demo constant used
 // when it is unset.
 var credentialVars = []struct{ env, demo string }{
@@ -202,21 +259,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		return exitUsage
 	}
 	log, _ := logflags.New(o.logFormat, o.logLevel, stderr) // validated by parseFlags
-	cfg, err := config(o, getenv, log)
+	srv, err := newServer(o, getenv, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "mockstream:", err)
 		return exitUsage
-	}
-	srv, err := streamtest.NewServer(cfg)
-	if err != nil {
-		fmt.Fprintln(stderr, "mockstream:", err)
-		return exitUsage
-	}
-	// Names only: the values, demo or not, never reach the log.
-	for _, v := range credentialVars {
-		if getenv(v.env) == "" {
-			log.Info(v.env + " unset: using the demo value from streamtest." + v.demo)
-		}
 	}
 
 	ln, err := net.Listen("tcp", o.addr)
@@ -229,16 +275,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	content := "embedded corpus"
-	switch {
-	case o.generate:
-		content = "generated statuses"
-	case o.corpus != "":
-		content = o.corpus
-	}
 	base := "http://" + ln.Addr().String()
-	log.Info("mockstream listening", "url", base+streamtest.FilterPath, "content", content,
-		"rate", o.rate, "loop", o.loop, "hint", "point clients at it with TWITTER_STREAM_URL="+base)
+	if o.network == "twitter" {
+		content := "embedded corpus"
+		switch {
+		case o.generate:
+			content = "generated statuses"
+		case o.corpus != "":
+			content = o.corpus
+		}
+		log.Info("mockstream listening", "url", base+streamtest.FilterPath, "content", content,
+			"rate", o.rate, "loop", o.loop, "hint", "point clients at it with TWITTER_STREAM_URL="+base)
+	} else {
+		log.Info("mockstream listening", "network", o.network, "url", base, "hint", otherNetworks[o.network](base))
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
