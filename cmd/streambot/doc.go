@@ -13,6 +13,9 @@
 //	streambot                                  # mock stream, print matches
 //	streambot -track 'python,golang generics'  # Twitter's track syntax
 //	streambot -config streambot.yaml           # routes and destinations from a file
+//	streambot -source bluesky                  # Bluesky's public Jetstream, no credentials
+//	streambot -source x                        # X API v2 filtered stream (X_BEARER_TOKEN)
+//	streambot -source mastodon                 # MASTODON_URL and MASTODON_TOKEN
 //
 // With the four TWITTER_* credentials set it reads the Twitter v1.1 filter
 // stream (or a compatible server at TWITTER_STREAM_URL). See README.md for
