@@ -18,6 +18,7 @@ import (
 	"github.com/streambot/streambot/bot"
 	"github.com/streambot/streambot/bot/config"
 	"github.com/streambot/streambot/cmd/internal/logflags"
+	"github.com/streambot/streambot/handlers"
 	"github.com/streambot/streambot/stream/track"
 )
 
@@ -187,6 +188,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	built, err := file.Build(ctx, config.Env{Getenv: getenv, Stdout: stdout, Logger: log})
 	if err != nil {
 		fmt.Fprintln(stderr, "streambot:", err)
+		if unreachable(err) {
+			return exitFailure // the configuration may be right: the network is not
+		}
 		return exitUsage
 	}
 	defer built.Close()
@@ -258,6 +262,13 @@ func loadFile(o *options, getenv func(string) string) (*config.File, error) {
 	}
 	f.Routes = []config.Route{route}
 	return f, nil
+}
+
+// unreachable reports whether err is a destination's retryable delivery
+// failure (network error, 5xx), as opposed to a mistake in the setup.
+func unreachable(err error) bool {
+	var de *handlers.DeliveryError
+	return errors.As(err, &de) && handlers.IsRetryable(err)
 }
 
 // statsInterval maps the flag's "0 disables" onto bot.Config's "negative disables".

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -193,6 +194,26 @@ func TestBadUsageExitsTwo(t *testing.T) {
 		if !strings.Contains(stderr.String(), "streambot:") && !strings.Contains(stderr.String(), "Usage") {
 			t.Errorf("%q: no explanation on stderr: %q", args, stderr.String())
 		}
+	}
+}
+
+// An unreachable Telegram at start is a runtime failure (exit 1), not a
+// usage error: the same command may work once the network is back.
+func TestUnreachableTelegramAtStartExitsOne(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close() // nothing listens there now
+	env := map[string]string{"TELEGRAM_BOT_TOKEN": "123:abc", "TELEGRAM_CHAT_ID": "42", "TELEGRAM_API_URL": closed}
+	var stdout, stderr syncBuffer
+	if code := run(context.Background(), []string{"-data", t.TempDir()}, func(k string) string { return env[k] }, &stdout, &stderr); code != exitFailure {
+		t.Errorf("exit status %d, want %d; stderr:\n%s", code, exitFailure, stderr.String())
+	}
+	if strings.Contains(stderr.String(), "123:abc") {
+		t.Errorf("the token leaked: %s", stderr.String())
 	}
 }
 
