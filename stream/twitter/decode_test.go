@@ -1,10 +1,13 @@
 package twitter
 
 import (
+	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/streambot/streambot/stream"
 )
@@ -163,12 +166,94 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(longTweet))
 	f.Add([]byte(`{"delete":{"status":{"id":1}}}`))
 	f.Add([]byte(`{"limit":{"track":-1}}`))
+	f.Add([]byte(`{"id_str":"1","user":{},"text":"\ud83d\udc0d \ud800 &amp;","entities":{"hashtags":[null]}}`))
+	f.Add([]byte(`{"a":[1,-2.5e3,true,null,{"b":"\u00e9"}]}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		ev, err := Decode(line)
 		if err == nil && ev.Kind == stream.KindStatus && ev.Status == nil {
 			t.Fatal("status event without a status")
 		}
+		// The scanner validates: what it accepts is JSON, what it rejects
+		// as malformed is not (or has a field of the wrong type).
+		wellFormed := err == nil || errors.Is(err, ErrUnknownMessage) || errors.Is(err, ErrIgnoredMessage)
+		var typeErr *json.UnmarshalTypeError
+		if valid := json.Valid(line); wellFormed != valid && !(valid && errors.As(err, &typeErr)) {
+			t.Fatalf("Decode(%q): %v, but json.Valid = %v", line, err, valid)
+		}
+		if err == nil && ev.Kind == stream.KindStatus && !utf8.ValidString(ev.Status.Text+ev.Status.Author.Name+ev.Status.ID) {
+			t.Fatalf("Decode(%q): invalid UTF-8 in the status", line)
+		}
 	})
+}
+
+// FuzzUnquote holds appendUnquoted to encoding/json on any string the
+// scanner accepts.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`plain`, `a\"b\\c\/d\b\f\n\r\t`, `\u00e9\ud83d\udc0d\ud800\udc00x\ud800\u0041`, "bad \xff\xfe", `\u0000`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		quoted := []byte(`"` + body + `"`)
+		sc := scanner{b: quoted}
+		sp, err := sc.str()
+		if err != nil || sc.i != len(quoted) {
+			if json.Valid(quoted) {
+				t.Fatalf("str rejected %q, which is valid JSON", quoted)
+			}
+			return
+		}
+		var want string
+		if err := json.Unmarshal(quoted, &want); err != nil {
+			t.Fatalf("str accepted %q, encoding/json: %v", quoted, err)
+		}
+		if got := string(appendUnquoted(nil, quoted[sp.lo:sp.hi])); got != want {
+			t.Fatalf("appendUnquoted(%q) = %q, encoding/json %q", body, got, want)
+		}
+	})
+}
+
+// FuzzCreatedAt holds the fast created_at parser to time.Parse.
+func FuzzCreatedAt(f *testing.F) {
+	for _, s := range []string{"Wed Oct 10 20:19:24 +0000 2018", "Sat Feb 29 23:59:59 -0730 2020", "Sun Feb 29 12:00:00 +0000 2021",
+		"Mon Jan 01 00:00:00 +2359 0000", "Tue Dec 31 23:59:60 +0000 1999", "Thu Apr 31 10:10:10 +0100 2020"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseCreatedAt([]byte(s))
+		if !ok {
+			return // the caller asks time.Parse
+		}
+		want, err := time.Parse(CreatedAtLayout, s)
+		if err != nil {
+			t.Fatalf("parseCreatedAt(%q) = %v, time.Parse: %v", s, got, err)
+		}
+		if want = want.UTC(); got != want {
+			t.Fatalf("parseCreatedAt(%q) = %v, time.Parse %v", s, got, want)
+		}
+	})
+}
+
+func TestUnescapeHTMLIsTwittersReplacer(t *testing.T) {
+	t.Parallel()
+	replacer := strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
+	for _, s := range []string{"", "plain", "&amp;", "&amp;lt;", "&&lt;&gt", "a &lt;b&gt; &amp; c&", "&ampx &lt &gt;&gt;", "&#39; &quot;"} {
+		b := []byte(s)
+		if got, want := string(b[:unescapeHTML(b)]), replacer.Replace(s); got != want {
+			t.Errorf("unescapeHTML(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestDecodeAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop decoders")
+	}
+	line := []byte(longTweet)
+	// The status, its Raw copy, its strings, its ID, its hashtag and
+	// mention lists, its URLs: at most seven allocations.
+	if n := testing.AllocsPerRun(100, func() { Decode(line) }); n > 7 {
+		t.Errorf("Decode allocates %v times per status, want at most 7", n)
+	}
 }
 
 func BenchmarkDecode(b *testing.B) {

@@ -21,6 +21,7 @@ import (
 	"github.com/streambot/streambot/stream"
 	"github.com/streambot/streambot/stream/mock"
 	"github.com/streambot/streambot/stream/streamtest"
+	"github.com/streambot/streambot/stream/track"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -179,4 +180,164 @@ func TestObserverHearsConnectionsAndReasons(t *testing.T) {
 	if want := "disconnected:http connected disconnected:dropped connected"; !strings.HasPrefix(got, want) {
 		t.Errorf("observer heard %q, want it to start with %q", got, want)
 	}
+}
+
+// world is a locations filter that covers the globe. The mock server does
+// not apply locations, so with it every generated status reaches the client
+// and the server does not spend its time on statuses it filters out; the
+// client matches "python" itself.
+const world = "-180,-90,180,90"
+
+// ingestServer serves generated statuses as fast as the client reads.
+func ingestServer(b *testing.B) *url.URL {
+	b.Helper()
+	_, ts := streamtest.NewTestServer(b, streamtest.Config{Generator: mock.NewGenerator(1), KeepAlive: -1})
+	u, _ := url.Parse(ts.URL)
+	return u
+}
+
+// BenchmarkIngest reads, frames, decodes and matches generated statuses
+// (2–6 KB each) from the mock server over loopback: our Source against
+// go-twitter's stock Streams.Filter with a SwitchDemux, on the same bytes.
+// Each op is one status. The server runs in the same process, so its cost
+// (generating and writing each status) is included; cmd/streambench
+// measures the client alone.
+func BenchmarkIngest(b *testing.B) {
+	m := track.MustCompile("python")
+	demo := streamtest.DemoCredentials()
+	b.Run("streambot", func(b *testing.B) {
+		u := ingestServer(b)
+		src, err := twitter.NewSource(twitter.Config{
+			Credentials: twitter.Credentials{ConsumerKey: demo.ConsumerKey, ConsumerSecret: demo.ConsumerSecret, AccessToken: demo.AccessToken, AccessSecret: demo.AccessSecret},
+			BaseURL:     u.String(),
+			Locations:   world,
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		n, matched := 0, 0
+		b.ReportAllocs()
+		b.ResetTimer()
+		err = src.Run(ctx, func(ev stream.Event) error {
+			if ev.Kind != stream.KindStatus {
+				return nil
+			}
+			if m.Match(ev.Status) {
+				matched++
+			}
+			if n++; n == b.N {
+				cancel()
+			}
+			return nil
+		})
+		b.StopTimer()
+		if err != nil || n < b.N || matched == 0 && b.N > 100 {
+			b.Fatalf("Run: %v after %d statuses, %d matched", err, n, matched)
+		}
+	})
+	b.Run("go-twitter", func(b *testing.B) {
+		u := ingestServer(b)
+		ctx := context.WithValue(context.Background(), oauth1.HTTPClient, &http.Client{Transport: rewriteHost{u}})
+		httpClient := oauth1.NewConfig(demo.ConsumerKey, demo.ConsumerSecret).Client(ctx, oauth1.NewToken(demo.AccessToken, demo.AccessSecret))
+		b.ReportAllocs()
+		b.ResetTimer()
+		st, err := gotwitter.NewClient(httpClient).Streams.Filter(&gotwitter.StreamFilterParams{Locations: strings.Split(world, ",")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, matched := 0, 0
+		demux := gotwitter.NewSwitchDemux()
+		demux.Tweet = func(t *gotwitter.Tweet) {
+			if m.Match(statusOf(t)) {
+				matched++
+			}
+			n++
+		}
+		for msg := range st.Messages {
+			demux.Handle(msg)
+			if n == b.N {
+				break
+			}
+		}
+		b.StopTimer()
+		st.Stop()
+		if n < b.N || matched == 0 && b.N > 100 {
+			b.Fatalf("stock stream ended after %d statuses, %d matched", n, matched)
+		}
+	})
+}
+
+// statusOf is the least a go-twitter user must build to match a tweet as
+// Twitter does: the full text and the entities, of the original for a
+// retweet.
+func statusOf(t *gotwitter.Tweet) *stream.Status {
+	c := t
+	if t.RetweetedStatus != nil {
+		c = t.RetweetedStatus
+	}
+	s := &stream.Status{ID: t.IDStr, Text: c.Text}
+	ents := c.Entities
+	if x := c.ExtendedTweet; x != nil && x.FullText != "" {
+		s.Text, ents = x.FullText, x.Entities
+	}
+	if ents != nil {
+		for _, h := range ents.Hashtags {
+			s.Hashtags = append(s.Hashtags, h.Text)
+		}
+		for _, u := range ents.UserMentions {
+			s.Mentions = append(s.Mentions, u.ScreenName)
+		}
+		for _, u := range ents.Urls {
+			s.URLs = append(s.URLs, stream.URL{Expanded: u.ExpandedURL, Display: u.DisplayURL})
+		}
+	}
+	return s
+}
+
+// generated returns n statuses of the load generator and their total size.
+func generated(n int) ([][]byte, int64) {
+	g := mock.NewGenerator(1)
+	lines := make([][]byte, n)
+	var size int64
+	for i := range lines {
+		lines[i] = g.Next(nil)
+		size += int64(len(lines[i]))
+	}
+	return lines, size
+}
+
+// BenchmarkDecodeGenerated decodes the load generator's statuses (2–6 KB,
+// with user objects, entities, extended tweets and nested retweets), the
+// mix cmd/streambench streams: with Decode, and as go-twitter's stock stream
+// does (into a map to classify the message, then into a Tweet). Each op is
+// one status.
+func BenchmarkDecodeGenerated(b *testing.B) {
+	lines, size := generated(1000)
+	b.Run("streambot", func(b *testing.B) {
+		b.SetBytes(size / int64(len(lines)))
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := twitter.Decode(lines[i%len(lines)]); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("go-twitter", func(b *testing.B) {
+		b.SetBytes(size / int64(len(lines)))
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			line := lines[i%len(lines)]
+			var m map[string]any
+			var t gotwitter.Tweet
+			if json.Unmarshal(line, &m) != nil || json.Unmarshal(line, &t) != nil {
+				b.Fatal("cannot decode")
+			}
+			i++
+		}
+	})
 }

@@ -1,0 +1,5 @@
+//go:build !race
+
+package twitter
+
+const raceEnabled = false
