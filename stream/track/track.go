@@ -36,7 +36,19 @@ type Matcher struct {
 	terms map[string][]ref
 	multi int // number of phrases with more than one term
 	pool  sync.Pool
+	// maybe has the signature bit (see signature) of every term set: a word
+	// whose bit is clear is no term, without a map lookup. Most words of a
+	// status are not terms.
+	maybe [1 << 16 / 64]uint64
 }
+
+// signature hashes a term (or a lowercased word) of n bytes that starts
+// with first and ends with last into 16 bits.
+func signature(n int, first, last byte) uint32 {
+	return uint32(n&63)<<10 | uint32(first&31)<<5 | uint32(last&31)
+}
+
+func (m *Matcher) mayContain(sig uint32) bool { return m.maybe[sig/64]&(1<<(sig%64)) != 0 }
 
 type phrase struct {
 	text  string
@@ -74,6 +86,8 @@ func Compile(expr string) (*Matcher, error) {
 			seen[t] = bit
 			ph.full |= bit
 			m.terms[t] = append(m.terms[t], ref{phrase: idx, bit: bit})
+			sig := signature(len(t), t[0], t[len(t)-1])
+			m.maybe[sig/64] |= 1 << (sig % 64)
 		}
 		if len(seen) > maxTermsPerPhrase {
 			return nil, fmt.Errorf("track: phrase %q has more than %d terms", p, maxTermsPerPhrase)
@@ -198,11 +212,17 @@ func (sc *scan) lookup(word string) {
 	}
 	var refs []ref
 	if isLowerASCII(word) {
+		if !sc.m.mayContain(signature(len(word), word[0], word[len(word)-1])) {
+			return
+		}
 		refs = sc.m.terms[word]
 	} else {
 		b := sc.buf[:0]
 		for _, r := range word {
 			b = utf8.AppendRune(b, unicode.ToLower(r))
+		}
+		if !sc.m.mayContain(signature(len(b), b[0], b[len(b)-1])) {
+			return
 		}
 		refs = sc.m.terms[string(b)] // no allocation: the compiler looks up in place
 	}
@@ -235,34 +255,130 @@ func isLowerASCII(s string) bool {
 // punctuation trimmed, and the rest of text; raw is empty at the end. Words
 // that are hashtags, mentions or links in the text are skipped: they match
 // through the entities.
+//
+// Words are separated by unicode.IsSpace and trimmed of unicode.IsPunct and
+// unicode.IsSymbol runes (a byte that is not UTF-8 counts as U+FFFD, a
+// symbol). ASCII is classified by table; other runes are decoded.
 func nextWord(text string) (raw, trimmed, rest string) {
 	for {
-		i := strings.IndexFunc(text, notSpace)
-		if i < 0 {
+		i := spaceEnd(text)
+		if i == len(text) {
 			return "", "", ""
 		}
 		text = text[i:]
-		j := strings.IndexFunc(text, unicode.IsSpace)
-		if j < 0 {
-			j = len(text)
-		}
+		j := wordEnd(text)
 		w := text[:j]
 		text = text[j:]
 		if isEntityWord(w) {
 			continue
 		}
-		if t := strings.TrimFunc(w, isEdgePunct); t != "" {
+		if t := trimEdgePunct(w); t != "" {
 			return w, t, text
 		}
 	}
 }
 
-func isEntityWord(w string) bool {
-	return w[0] == '#' || w[0] == '@' || strings.HasPrefix(w, "＃") || strings.HasPrefix(w, "＠") ||
-		hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://")
+// asciiClass classifies ASCII bytes for nextWord.
+var asciiClass = func() (t [utf8.RuneSelf]uint8) {
+	for c := range rune(utf8.RuneSelf) {
+		switch {
+		case unicode.IsSpace(c):
+			t[c] = classSpace
+		case isEdgePunct(c):
+			t[c] = classPunct
+		}
+	}
+	return t
+}()
+
+const (
+	classSpace = 1 + iota
+	classPunct
+)
+
+// spaceEnd returns the index of the first rune of s that is not a space,
+// or len(s).
+func spaceEnd(s string) int {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if asciiClass[c] != classSpace {
+				return i
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if !unicode.IsSpace(r) {
+			return i
+		}
+		i += size
+	}
+	return len(s)
 }
 
-func notSpace(r rune) bool { return !unicode.IsSpace(r) }
+// wordEnd returns the index of the first space rune in s, or len(s).
+func wordEnd(s string) int {
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if asciiClass[c] == classSpace {
+				return i
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if unicode.IsSpace(r) {
+			return i
+		}
+		i += size
+	}
+	return len(s)
+}
+
+// trimEdgePunct is strings.TrimFunc(w, isEdgePunct).
+func trimEdgePunct(w string) string {
+	for len(w) > 0 {
+		if c := w[0]; c < utf8.RuneSelf {
+			if asciiClass[c] != classPunct {
+				break
+			}
+			w = w[1:]
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(w)
+		if !isEdgePunct(r) {
+			break
+		}
+		w = w[size:]
+	}
+	for len(w) > 0 {
+		if c := w[len(w)-1]; c < utf8.RuneSelf {
+			if asciiClass[c] != classPunct {
+				break
+			}
+			w = w[:len(w)-1]
+			continue
+		}
+		r, size := utf8.DecodeLastRuneInString(w)
+		if !isEdgePunct(r) {
+			break
+		}
+		w = w[:len(w)-size]
+	}
+	return w
+}
+
+func isEntityWord(w string) bool {
+	switch w[0] {
+	case '#', '@':
+		return true
+	case "＃"[0]: // also the first byte of "＠"
+		return strings.HasPrefix(w, "＃") || strings.HasPrefix(w, "＠")
+	case 'h', 'H': // nothing else folds to 'h'
+		return hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://")
+	}
+	return false
+}
 
 func isEdgePunct(r rune) bool { return unicode.IsPunct(r) || unicode.IsSymbol(r) }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode"
 
 	"github.com/streambot/streambot/stream"
 )
@@ -192,5 +193,81 @@ func BenchmarkMatch(b *testing.B) {
 				m.Match(s)
 			}
 		})
+	}
+}
+
+// referenceNextWord is nextWord as first written, with the unicode
+// package's functions only: the ASCII tables of nextWord must split and
+// trim exactly as it does.
+func referenceNextWord(text string) (raw, trimmed, rest string) {
+	for {
+		i := strings.IndexFunc(text, func(r rune) bool { return !unicode.IsSpace(r) })
+		if i < 0 {
+			return "", "", ""
+		}
+		text = text[i:]
+		j := strings.IndexFunc(text, unicode.IsSpace)
+		if j < 0 {
+			j = len(text)
+		}
+		w := text[:j]
+		text = text[j:]
+		if w[0] == '#' || w[0] == '@' || strings.HasPrefix(w, "＃") || strings.HasPrefix(w, "＠") ||
+			hasPrefixFold(w, "http://") || hasPrefixFold(w, "https://") {
+			continue
+		}
+		if t := strings.TrimFunc(w, isEdgePunct); t != "" {
+			return w, t, text
+		}
+	}
+}
+
+func FuzzNextWord(f *testing.F) {
+	for _, s := range []string{
+		"Just shipped a release! (finally) — thanks, everyone…",
+		"#python @gopher https://x.co HTTP://Y.CO Https://z ＃タグ ＠名前 ḥttp://no",
+		"tabs\tand\nnewlines\r\vvertical\ffeed\u0085next\u00a0nbsp\u2003em\u3000ideographic",
+		"«quoted» ¿qué? 'single' \"double\" [brackets] {braces} $dollar €euro ©©",
+		"bad \xff utf8 \xe2\x82 cut \xf0\x9f\x90 snake 🐍 emoji 👍🏽",
+		"", "   ", "...", "a", "!!!x!!!",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		got, want := text, text
+		for range 1000 {
+			var r1, t1, r2, t2 string
+			r1, t1, got = nextWord(got)
+			r2, t2, want = referenceNextWord(want)
+			if r1 != r2 || t1 != t2 || got != want {
+				t.Fatalf("nextWord(%q): (%q, %q, %q), reference (%q, %q, %q)", text, r1, t1, got, r2, t2, want)
+			}
+			if r1 == "" {
+				return
+			}
+		}
+	})
+}
+
+func TestPrefilterKeepsEveryTerm(t *testing.T) {
+	t.Parallel()
+	// Terms of every shape: the prefilter (length, first and last byte of
+	// the lowercased term) must let each one through, in any case.
+	terms := []string{"python", "Go", "x", "ÜBER", "İstanbul", "straße", "日本語", "example.com", "c++", "k8s", "ǅemal", "ΣΊΣΥΦΟΣ", "1234"}
+	m := MustCompile(strings.Join(terms, ","))
+	for _, term := range terms {
+		words := []string{term, strings.ToUpper(term), strings.ToLower(term)}
+		if trimEdgePunct(term) == term {
+			words = append(words, "("+term+")!") // edge punctuation is trimmed
+		}
+		for _, word := range words {
+			s := &stream.Status{Text: "before " + word + " after"}
+			if got := m.AppendMatches(nil, s); !slices.Contains(got, term) {
+				t.Errorf("text %q matched %q, want %q among them", s.Text, got, term)
+			}
+		}
+	}
+	if m.Match(&stream.Status{Text: "pythons gopher xx über-alles www.example.com c"}) {
+		t.Error("near misses matched")
 	}
 }
