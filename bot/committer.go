@@ -99,6 +99,8 @@ func (b *Bot) gather(in <-chan pending, items []pending) ([]pending, bool) {
 			items = append(items, p)
 		case <-deadline:
 			return items, false
+		case <-b.wake: // acknowledgements are waiting: a delivery may be blocked on them
+			return items, false
 		}
 	}
 	return items, false

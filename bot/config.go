@@ -17,7 +17,7 @@ const (
 	DefaultDedupeWindow  = 100_000
 	DefaultStatsInterval = time.Minute
 	DefaultDrainTimeout  = 5 * time.Second
-	DefaultAckWindow     = 8
+	DefaultAckWindow     = 64
 	DefaultReadAhead     = 32
 	DefaultCommitDelay   = 2 * time.Millisecond
 	DefaultCommitBatch   = 512

@@ -701,7 +701,7 @@ func (c *generated) at(pos int64) (item, bool) {
 	size := int64(len(c.ring))
 	pos = max(pos, c.count-size)
 	for c.count <= pos {
-		c.ring[c.count%size] = c.g.Next(nil) // never reused: readers may hold it
+		c.ring[c.count%size] = c.g.Next(make([]byte, 0, 8<<10)) // never reused: readers may hold it; sized for most statuses
 		c.count++
 	}
 	line := c.ring[pos%size]
