@@ -3,16 +3,18 @@ package bot
 import "sync"
 
 // idSet remembers the most recent n IDs (first in, first out). It is safe
-// for concurrent use.
+// for concurrent use. It grows as IDs arrive rather than taking room for n
+// at once: the set of deleted IDs, for one, rarely holds many.
 type idSet struct {
 	mu   sync.Mutex
+	n    int
 	ids  map[string]struct{}
-	ring []string
+	ring []string // grows to n, then wraps
 	next int
 }
 
 func newIDSet(n int) *idSet {
-	return &idSet{ids: make(map[string]struct{}, n), ring: make([]string, n)}
+	return &idSet{n: n, ids: map[string]struct{}{}}
 }
 
 // add remembers id and reports whether it was new.
@@ -22,12 +24,14 @@ func (s *idSet) add(id string) bool {
 	if _, ok := s.ids[id]; ok {
 		return false
 	}
-	if old := s.ring[s.next]; old != "" {
-		delete(s.ids, old)
-	}
-	s.ring[s.next] = id
 	s.ids[id] = struct{}{}
-	s.next = (s.next + 1) % len(s.ring)
+	if len(s.ring) < s.n {
+		s.ring = append(s.ring, id)
+		return true
+	}
+	delete(s.ids, s.ring[s.next])
+	s.ring[s.next] = id
+	s.next = (s.next + 1) % s.n
 	return true
 }
 
