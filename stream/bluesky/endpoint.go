@@ -1,11 +1,12 @@
 package bluesky
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 // endpoint is the parsed subscribe URL of a Jetstream server.
@@ -21,12 +22,8 @@ func parseEndpoint(base string) (endpoint, error) {
 	if base == "" {
 		base = DefaultURL
 	}
-	u, err := url.Parse(base)
+	u, err := netstream.ParseURL(base)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL, which may hold a password
-		}
 		return endpoint{}, fmt.Errorf("%w: %s (URL) is not a URL: %w", ErrInvalidConfig, EnvURL, err)
 	}
 	switch u.Scheme {

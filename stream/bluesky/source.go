@@ -136,10 +136,7 @@ func NewSource(cfg Config) (*Source, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = netstream.Sleep
 	}
-	s := &Source{cfg: cfg, ep: ep, log: cfg.Logger, observer: noObserver{}}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s := &Source{cfg: cfg, ep: ep, log: netstream.Logger(cfg.Logger), observer: netstream.NoObserver{}}
 	s.dec.handles = newHandleCache(cfg.MaxHandles)
 	return s, nil
 }
@@ -155,16 +152,8 @@ func (s *Source) Endpoint() string { return s.ep.shown }
 // disconnection (with its Reason as the reason) to o. Call it before Run,
 // not concurrently with it; package bot does, for its metrics and /healthz.
 func (s *Source) Observe(o stream.ConnectionObserver) {
-	if o == nil {
-		o = noObserver{}
-	}
-	s.observer = o
+	s.observer = netstream.Observer(o)
 }
-
-type noObserver struct{}
-
-func (noObserver) Connected()          {}
-func (noObserver) Disconnected(string) {}
 
 // Resume sets the cursor Run starts from: the Cursor of an event committed
 // by a previous run (unix microseconds). Call it before Run. A cursor the

@@ -17,6 +17,7 @@ import (
 	"github.com/streambot/streambot/stream"
 	"github.com/streambot/streambot/stream/bluesky/jetstreamtest"
 	"github.com/streambot/streambot/stream/internal/netstream"
+	"github.com/streambot/streambot/stream/internal/sourcetest"
 )
 
 func TestNewSourceURL(t *testing.T) {
@@ -72,7 +73,7 @@ func TestStreamsCorpus(t *testing.T) {
 	srv, ts := jetstreamtest.NewTestServer(t, jetstreamtest.Config{})
 	h := newHarness(t, ts.URL)
 	evs, err := h.run(t, nil, untilID("3l3qo6ekl3b2r"))
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v, want emit's error", err)
 	}
 	want := []string{"s:3l3qo2vutsw2b", "s:3l3qo2x5bnm2c", "s:3l3qo33pkdf2d", "s:3l3qo3a7hxk2e", "s:3l3qo3hm4ln2f", "s:3l3qo3oz5sb2g",
@@ -94,13 +95,13 @@ func TestStreamsCorpus(t *testing.T) {
 	if len(conns) != 1 || conns[0].Cursor != "" || !reflect.DeepEqual(conns[0].Collections, []string{"app.bsky.feed.post"}) {
 		t.Errorf("connections %+v: want one live subscription to app.bsky.feed.post", conns)
 	}
-	if ua := h.logs.records(t, "bluesky: connecting"); len(ua) != 1 || ua[0]["cursor"] != "live" {
+	if ua := h.logs.Records(t, "bluesky: connecting"); len(ua) != 1 || ua[0]["cursor"] != "live" {
 		t.Errorf("connecting logs %v, want one with cursor live", ua)
 	}
-	if len(h.logs.records(t, "ignoring a post update")) != 1 {
+	if len(h.logs.Records(t, "ignoring a post update")) != 1 {
 		t.Error("the post update was not logged at debug level")
 	}
-	if got := h.obs.got(); !reflect.DeepEqual(got, []string{"connected"}) {
+	if got := h.obs.Events(); !reflect.DeepEqual(got, []string{"connected"}) {
 		t.Errorf("observer saw %q", got)
 	}
 }
@@ -136,13 +137,13 @@ func TestFirstConnectionCursor(t *testing.T) {
 			if tt.committed != "" {
 				h.src.Committed(tt.committed)
 			}
-			if _, err := h.run(t, nil, func([]stream.Event) bool { return true }); !errors.Is(err, errStop) {
+			if _, err := h.run(t, nil, func([]stream.Event) bool { return true }); !errors.Is(err, sourcetest.ErrStop) {
 				t.Fatal(err)
 			}
 			if got := srv.Connections()[0].Cursor; got != tt.want {
 				t.Errorf("first connection's cursor = %q, want %q", got, tt.want)
 			}
-			if warned := len(h.logs.records(t, "invalid resume cursor")) > 0; warned != tt.warn {
+			if warned := len(h.logs.Records(t, "invalid resume cursor")) > 0; warned != tt.warn {
 				t.Errorf("warned about the resume cursor: %v, want %v", warned, tt.warn)
 			}
 		})
@@ -169,7 +170,7 @@ func TestReconnectResumesFromCommitted(t *testing.T) {
 		prev = ev.Cursor
 	}
 	evs, err := h.run(t, lagging, untilID("3l3qo3a7hxk2e"))
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatal(err)
 	}
 	const l2, l4, l5, l7 = "s:3l3qo2vutsw2b", "s:3l3qo2x5bnm2c", "s:3l3qo33pkdf2d", "s:3l3qo3a7hxk2e"
@@ -195,13 +196,13 @@ func TestReconnectResumesFromCommitted(t *testing.T) {
 	if conns := srv.Connections(); len(conns) == 3 && (conns[1].First != t2 || conns[2].First != t4) {
 		t.Errorf("connections started at %d and %d, want %d and %d", conns[1].First, conns[2].First, t2, t4)
 	}
-	if got := h.sleeps.got(); !reflect.DeepEqual(got, []time.Duration{time.Second, time.Second}) {
+	if got := h.sleeps.Delays(); !reflect.DeepEqual(got, []time.Duration{time.Second, time.Second}) {
 		t.Errorf("sleeps %v, want 1s after each connection that delivered", got)
 	}
-	if got := h.obs.got(); !reflect.DeepEqual(got, []string{"connected", "dropped", "connected", "dropped", "connected"}) {
+	if got := h.obs.Events(); !reflect.DeepEqual(got, []string{"connected", "disconnected:dropped", "connected", "disconnected:dropped", "connected"}) {
 		t.Errorf("observer saw %q", got)
 	}
-	logged := h.logs.records(t, "bluesky: connecting")
+	logged := h.logs.Records(t, "bluesky: connecting")
 	if len(logged) != 3 || logged[1]["cursor"] != float64(t2-1_000_000) || logged[1]["cursor_time"] == nil {
 		t.Errorf("connecting logs %v: the cursor of each connection must be logged", logged)
 	}
@@ -240,7 +241,7 @@ func TestGiantMessageIsSkippedOnce(t *testing.T) {
 				tt.giant,
 			}})
 			h := newHarness(t, ts.URL, func(c *Config) { c.MaxMessageBytes = 64 << 10 })
-			h.sleeps.hook = func(n int) {
+			h.sleeps.Hook = func(n int) {
 				if n == len(tt.cursors)-1 { // before the last connection
 					if err := srv.WaitIdle(t.Context()); err != nil {
 						t.Error(err)
@@ -256,7 +257,7 @@ func TestGiantMessageIsSkippedOnce(t *testing.T) {
 				}
 			}
 			evs, err := h.run(t, each, untilID("3kb"))
-			if !errors.Is(err, errStop) {
+			if !errors.Is(err, sourcetest.ErrStop) {
 				t.Fatal(err)
 			}
 			if got := ids(evs); !reflect.DeepEqual(got, []string{"s:3ka", "s:3kb"}) {
@@ -272,10 +273,10 @@ func TestGiantMessageIsSkippedOnce(t *testing.T) {
 			if last := srv.Connections()[len(cursors)-1]; last.First != t4 {
 				t.Errorf("the last connection started at time_us %d, want %d: the giant was served again", last.First, t4)
 			}
-			if len(h.logs.records(t, "over the size limit")) == 0 {
+			if len(h.logs.Records(t, "over the size limit")) == 0 {
 				t.Error("the skipped message was not logged")
 			}
-			if got := h.obs.got(); got[1] != "too-big" {
+			if got := h.obs.Events(); got[1] != "disconnected:too-big" {
 				t.Errorf("observer saw %q, want too-big as the first disconnect", got)
 			}
 			if evs[1].Cursor != formatCursor(t4) {
@@ -299,7 +300,7 @@ func TestMalformedFramesAreSkipped(t *testing.T) {
 	}})
 	h := newHarness(t, ts.URL)
 	evs, err := h.run(t, nil, untilID("3kc"))
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatal(err)
 	}
 	if got := ids(evs); !reflect.DeepEqual(got, []string{"s:3ka", "s:3kb", "s:3kc"}) {
@@ -310,7 +311,7 @@ func TestMalformedFramesAreSkipped(t *testing.T) {
 	}
 	// Six malformed messages before 3kc (four injected, two in Events):
 	// the first three are logged, the others counted.
-	warns := h.logs.records(t, "skipping a malformed message")
+	warns := h.logs.Records(t, "skipping a malformed message")
 	if len(warns) != 3 {
 		t.Errorf("%d warnings, want 3 (rate-limited)", len(warns))
 	}
@@ -330,39 +331,28 @@ func TestStallReconnects(t *testing.T) {
 	srv, ts := jetstreamtest.NewTestServer(t, jetstreamtest.Config{StallAfter: 2, Events: [][]byte{
 		jetstreamtest.Post(t1, did, "3ka", "a"), jetstreamtest.Post(t2, did, "3kb", "b"), jetstreamtest.Post(t3, did, "3kc", "c"),
 	}})
-	timers := newFakeTimers()
+	timers := sourcetest.NewTimers()
 	h := newHarness(t, ts.URL, func(c *Config) {
 		c.StallTimeout = 42 * time.Second
 		c.Rewind = -1
-		c.afterFunc = timers.afterFunc
+		c.afterFunc = timers.AfterFunc
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	got := make(chan stream.Event, 16)
-	done := make(chan error, 1)
-	go func() {
-		done <- h.src.Run(ctx, func(ev stream.Event) error {
-			h.src.Committed(ev.Cursor)
-			got <- ev
-			return nil
-		})
-	}()
+	done := sourcetest.Start(ctx, h.src, func(ev stream.Event) error {
+		h.src.Committed(ev.Cursor)
+		got <- ev
+		return nil
+	})
 	next := func() string {
 		t.Helper()
-		select {
-		case ev := <-got:
-			return ids([]stream.Event{ev})[0]
-		case err := <-done:
-			t.Fatalf("Run returned %v", err)
-		case <-time.After(10 * time.Second):
-			t.Fatal("no event")
-		}
-		return ""
+		return ids([]stream.Event{sourcetest.Next(t, got, done)})[0]
 	}
 	if a, b := next(), next(); a != "s:3ka" || b != "s:3kb" {
 		t.Fatalf("first connection: %s %s", a, b)
 	}
-	timers.fire(t) // the read after 3kb waits on a stalled server
+	timers.Fire(t) // the read after 3kb waits on a stalled server
 	if b, c := next(), next(); b != "s:3kb" || c != "s:3kc" {
 		t.Fatalf("second connection: %s %s, want 3kb again (cursor = committed) then 3kc", b, c)
 	}
@@ -374,19 +364,17 @@ func TestStallReconnects(t *testing.T) {
 	if len(conns) != 2 || conns[1].Cursor != formatCursor(t2) {
 		t.Errorf("connections %+v, want a second one from cursor %d", conns, t2)
 	}
-	if got := h.obs.got(); len(got) < 3 || got[1] != "stalled" {
+	if got := h.obs.Events(); len(got) < 3 || got[1] != "disconnected:stalled" {
 		t.Errorf("observer saw %q, want connected, stalled, connected", got)
 	}
-	if len(h.logs.records(t, "stream ended")) == 0 || !strings.Contains(h.logs.String(), "no message for 42s") {
+	if len(h.logs.Records(t, "stream ended")) == 0 || !strings.Contains(h.logs.String(), "no message for 42s") {
 		t.Error("the stall was not logged")
 	}
-	timers.mu.Lock()
-	for _, d := range timers.delays {
+	for _, d := range timers.Delays() {
 		if d != 42*time.Second {
 			t.Errorf("watchdog armed for %v, want StallTimeout", d)
 		}
 	}
-	timers.mu.Unlock()
 }
 
 // TestHTTPErrorsAreRetried: no answer to the upgrade is permanent; the
@@ -400,17 +388,17 @@ func TestHTTPErrorsAreRetried(t *testing.T) {
 	})
 	h := newHarness(t, ts.URL)
 	evs, err := h.run(t, nil, func([]stream.Event) bool { return true })
-	if !errors.Is(err, errStop) || len(evs) != 1 {
+	if !errors.Is(err, sourcetest.ErrStop) || len(evs) != 1 {
 		t.Fatalf("Run = %v after %d events", err, len(evs))
 	}
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 90 * time.Second, 16 * time.Second, 32 * time.Second, time.Minute}
-	if got := h.sleeps.got(); !reflect.DeepEqual(got, want) {
+	if got := h.sleeps.Delays(); !reflect.DeepEqual(got, want) {
 		t.Errorf("sleeps %v, want %v", got, want)
 	}
-	if got, want := h.obs.got(), []string{"http", "http", "http", "rate-limited", "http", "http", "http", "connected"}; !reflect.DeepEqual(got, want) {
+	if got, want := h.obs.Events(), []string{"disconnected:http", "disconnected:http", "disconnected:http", "disconnected:rate-limited", "disconnected:http", "disconnected:http", "disconnected:http", "connected"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("observer saw %q, want %q", got, want)
 	}
-	errs := h.logs.records(t, "keeps refusing")
+	errs := h.logs.Records(t, "keeps refusing")
 	if len(errs) != 2 {
 		t.Fatalf("%d error logs, want 2 (the 4xx answers from the third failure on)", len(errs))
 	}
@@ -434,14 +422,14 @@ func TestUnreachableServerRetries(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
 	h := newHarness(t, "ws://"+addr)
-	h.sleeps.limit = 4
+	h.sleeps.Limit = 4
 	if _, err := h.run(t, nil, nil); err != nil {
 		t.Fatalf("Run = %v, want nil after cancel", err)
 	}
-	if got, want := h.sleeps.got(), []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}; !reflect.DeepEqual(got, want) {
+	if got, want := h.sleeps.Delays(), []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}; !reflect.DeepEqual(got, want) {
 		t.Errorf("sleeps %v, want %v", got, want)
 	}
-	if got := h.obs.got(); !reflect.DeepEqual(got, []string{"network", "network", "network", "network"}) {
+	if got := h.obs.Events(); !reflect.DeepEqual(got, []string{"disconnected:network", "disconnected:network", "disconnected:network", "disconnected:network"}) {
 		t.Errorf("observer saw %q", got)
 	}
 }
@@ -472,13 +460,13 @@ func TestEmptyConnectionsBackOff(t *testing.T) {
 	defer ts.Close()
 	h := newHarness(t, ts.URL)
 	evs, err := h.run(t, nil, untilID("3kb"))
-	if !errors.Is(err, errStop) || !reflect.DeepEqual(ids(evs), []string{"s:3ka", "s:3kb"}) {
+	if !errors.Is(err, sourcetest.ErrStop) || !reflect.DeepEqual(ids(evs), []string{"s:3ka", "s:3kb"}) {
 		t.Fatalf("Run = %v, events %q", err, ids(evs))
 	}
-	if got, want := h.sleeps.got(), []time.Duration{time.Second, 2 * time.Second, time.Second}; !reflect.DeepEqual(got, want) {
+	if got, want := h.sleeps.Delays(), []time.Duration{time.Second, 2 * time.Second, time.Second}; !reflect.DeepEqual(got, want) {
 		t.Errorf("sleeps %v, want %v", got, want)
 	}
-	if got, want := h.obs.got(), []string{"connected", "network", "connected", "network", "connected", "dropped", "connected"}; !reflect.DeepEqual(got, want) {
+	if got, want := h.obs.Events(), []string{"connected", "disconnected:network", "connected", "disconnected:network", "connected", "disconnected:dropped", "connected"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("observer saw %q, want %q", got, want)
 	}
 	if !strings.Contains(h.logs.String(), "binary frame") {
@@ -551,13 +539,10 @@ func TestCancelReturnsPromptly(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			done := make(chan error, 1)
-			go func() {
-				done <- src.Run(ctx, func(stream.Event) error {
-					signal(ready)
-					return nil
-				})
-			}()
+			done := sourcetest.Start(ctx, src, func(stream.Event) error {
+				signal(ready)
+				return nil
+			})
 			select {
 			case <-ready:
 			case err := <-done:

@@ -160,12 +160,8 @@ func instanceURL(raw string) (*url.URL, error) {
 	if !strings.Contains(raw, "://") {
 		raw = "https://" + raw
 	}
-	u, err := url.Parse(raw)
+	u, err := netstream.ParseURL(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL, which may hold a password
-		}
 		return nil, fmt.Errorf("%w: %s is not a URL: %w", ErrInvalidConfig, EnvURL, err)
 	}
 	switch {
@@ -212,7 +208,7 @@ func hashtags(tags []string) ([]string, error) {
 // marks, '_', '·' and the zero-width non-joiner, with at least one letter.
 func checkHashtag(t string) error {
 	bad := func(why string) error {
-		return fmt.Errorf("%w: hashtag %q %s", ErrInvalidConfig, truncate([]byte(t), 40), why)
+		return fmt.Errorf("%w: hashtag %q %s", ErrInvalidConfig, netstream.Truncate([]byte(t), 40), why)
 	}
 	if len(t) > maxHashtagBytes || !utf8.ValidString(t) {
 		return bad("is too long or not UTF-8")

@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 // SourceName is the Source's name and the Source field of its statuses.
@@ -81,7 +82,7 @@ func Decode(event string, data []byte) (stream.Event, error) {
 	if ignoredEvents[event] {
 		return stream.Event{}, fmt.Errorf("%w: %q", ErrIgnoredEvent, event)
 	}
-	return stream.Event{}, fmt.Errorf("%w: %q", ErrUnknownEvent, truncate([]byte(event), 40))
+	return stream.Event{}, fmt.Errorf("%w: %q", ErrUnknownEvent, netstream.Truncate([]byte(event), 40))
 }
 
 // maxIDBytes bounds a status id: Mastodon's are decimal numbers of about 18
@@ -95,11 +96,11 @@ func deletedID(data []byte) (string, error) {
 	id := string(raw)
 	if len(raw) > 0 && raw[0] == '"' {
 		if err := json.Unmarshal(raw, &id); err != nil {
-			return "", fmt.Errorf("%w: delete: %q is not an id", ErrMalformed, truncate(raw, 40))
+			return "", fmt.Errorf("%w: delete: %q is not an id", ErrMalformed, netstream.Truncate(raw, 40))
 		}
 	}
 	if !validID(id) {
-		return "", fmt.Errorf("%w: delete: %q is not an id", ErrMalformed, truncate(raw, 40))
+		return "", fmt.Errorf("%w: delete: %q is not an id", ErrMalformed, netstream.Truncate(raw, 40))
 	}
 	return id, nil
 }

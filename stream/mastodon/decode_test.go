@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 const alice = `"account":{"id":"42","username":"alice","acct":"alice","display_name":"Alice <3","url":"https://social.example/@alice"}`
@@ -184,7 +185,7 @@ func TestDecodeOtherEvents(t *testing.T) {
 		{"", "x", stream.Event{}, ErrUnknownEvent},
 	}
 	for _, tt := range tests {
-		t.Run(tt.event+"/"+truncate([]byte(tt.data), 20), func(t *testing.T) {
+		t.Run(tt.event+"/"+netstream.Truncate([]byte(tt.data), 20), func(t *testing.T) {
 			got, err := Decode(tt.event, []byte(tt.data))
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/netstream"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -50,7 +51,7 @@ func (s *Source) discover(ctx context.Context) (*url.URL, error) {
 		}
 		d := max(bo.Next(out.reason), out.retryAfter)
 		s.log.Warn("mastodon: cannot ask the instance for its streaming server, retrying",
-			"instance", s.instance.String(), "reason", out.reason.String(), "delay", d, "err", s.redact(errString(out.err)))
+			"instance", s.instance.String(), "reason", out.reason.String(), "delay", d, "err", s.secrets.Redact(errString(out.err)))
 		if err := s.cfg.Sleep(ctx, d); err != nil || ctx.Err() != nil {
 			if ctx.Err() != nil {
 				return nil, nil
@@ -123,11 +124,11 @@ func (s *Source) getInstance(ctx context.Context, path string, v any) (found boo
 		return false, outcome{reason: twitter.ReasonNetwork, err: fmt.Errorf("reading %s: %w", path, err)}
 	}
 	status := fmt.Sprintf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
-	server := s.redact(serverMessage(body))
+	server := s.secrets.Redact(serverMessage(body))
 	switch code := resp.StatusCode; {
 	case code == http.StatusOK:
 		if err := json.Unmarshal(body, v); err != nil {
-			s.log.Warn("mastodon: the instance document is not Mastodon's JSON", "path", path, "err", s.redact(err.Error()))
+			s.log.Warn("mastodon: the instance document is not Mastodon's JSON", "path", path, "err", s.secrets.Redact(err.Error()))
 			return false, outcome{}
 		}
 		return true, outcome{}
@@ -156,7 +157,7 @@ func (s *Source) streamingBase(announced, from string) *url.URL {
 	}
 	u, err := url.Parse(announced)
 	if err != nil || u.Host == "" || u.User != nil {
-		s.log.Warn("mastodon: ignoring an unusable streaming URL", "from", from, "url", truncate([]byte(announced), 100))
+		s.log.Warn("mastodon: ignoring an unusable streaming URL", "from", from, "url", netstream.Truncate([]byte(announced), 100))
 		return nil
 	}
 	switch strings.ToLower(u.Scheme) {

@@ -51,7 +51,7 @@ type Source struct {
 	client     *http.Client
 	ownsClient bool
 	log        *slog.Logger
-	secrets    []string
+	secrets    netstream.Secrets
 	// observer hears of connections and disconnections; never nil.
 	observer stream.ConnectionObserver
 }
@@ -87,20 +87,11 @@ func NewSource(cfg Config) (*Source, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = netstream.Sleep
 	}
-	s := &Source{cfg: cfg, instance: inst, log: cfg.Logger, observer: noObserver{}}
-	if cfg.HTTPClient != nil {
-		c := *cfg.HTTPClient
-		c.Timeout = 0
-		s.client = &c
-	} else {
-		s.client, s.ownsClient = netstream.HTTPClient(), true
+	s := &Source{
+		cfg: cfg, instance: inst, log: netstream.Logger(cfg.Logger),
+		secrets: netstream.NewSecrets(string(cfg.Token)), observer: netstream.NoObserver{},
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if len(cfg.Token) >= 4 {
-		s.secrets = append(s.secrets, string(cfg.Token))
-	}
+	s.client, s.ownsClient = netstream.StreamClient(cfg.HTTPClient)
 	switch {
 	case len(tags) == 0 && cfg.Local:
 		s.streams = []streamSpec{{label: "public:local", path: PublicLocalPath}}
@@ -149,16 +140,8 @@ func (s *Source) Streams() []string {
 // time one of them ends and is about to be reopened. Call it before Run,
 // not concurrently with it; package bot does, for its metrics and /healthz.
 func (s *Source) Observe(o stream.ConnectionObserver) {
-	if o == nil {
-		o = noObserver{}
-	}
-	s.observer = o
+	s.observer = netstream.Observer(o)
 }
-
-type noObserver struct{}
-
-func (noObserver) Connected()          {}
-func (noObserver) Disconnected(string) {}
 
 // Run streams until ctx ends, a permanent failure, or an emit error; see
 // Source. It may be called again after it returned.
@@ -281,7 +264,7 @@ func (s *Source) loop(ctx context.Context, base *url.URL, st streamSpec, tr *con
 			attrs = append(attrs, "status", out.status)
 		}
 		if out.err != nil {
-			attrs = append(attrs, "err", s.redact(out.err.Error()))
+			attrs = append(attrs, "err", s.secrets.Redact(out.err.Error()))
 		}
 		s.log.Log(ctx, level, "mastodon: stream ended, reconnecting", attrs...)
 		if err := s.cfg.Sleep(ctx, d); err != nil || ctx.Err() != nil {
@@ -336,23 +319,17 @@ func (s *Source) connect(ctx context.Context, endpoint string, st streamSpec, bo
 	req.Close = true // every reconnect gets a fresh connection; nothing idles afterwards
 
 	s.log.Debug("mastodon: connecting", "stream", st.label, "url", endpoint)
-	wd.Arm()
-	resp, err := s.client.Do(req)
-	wd.Disarm()
+	resp, err := wd.Do(s.client, req, stalled)
 	if err != nil {
-		if stalled() {
-			err = fmt.Errorf("no response within %v", s.cfg.StallTimeout)
-		}
 		return outcome{reason: twitter.ReasonNetwork, err: err}
 	}
 	defer resp.Body.Close()
-	wd.R = resp.Body
 	if resp.StatusCode != http.StatusOK {
 		return s.statusOutcome(resp, wd, st, endpoint)
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
 		s.log.Warn("mastodon: the stream is not text/event-stream; reading it anyway",
-			"stream", st.label, "content_type", truncate([]byte(resp.Header.Get("Content-Type")), 80))
+			"stream", st.label, "content_type", netstream.Truncate([]byte(resp.Header.Get("Content-Type")), 80))
 	}
 	s.log.Info("mastodon: connected", "stream", st.label, "url", endpoint)
 	tr.connected(cs)
@@ -406,9 +383,6 @@ func wellFormed(decodeErr error) bool {
 	return decodeErr == nil || errors.Is(decodeErr, ErrUnknownEvent) || errors.Is(decodeErr, ErrIgnoredEvent)
 }
 
-// logPrefixBytes bounds the excerpt of a skipped event in logs.
-const logPrefixBytes = 120
-
 // dispatch logs what needs logging about one event (ev and err are
 // Decode's results for raw) and emits it if it is a stream event.
 func (s *Source) dispatch(st streamSpec, raw sseEvent, ev stream.Event, err error, emit func(stream.Event) error) error {
@@ -419,10 +393,10 @@ func (s *Source) dispatch(st streamSpec, raw sseEvent, ev stream.Event, err erro
 		s.log.Debug("mastodon: ignoring event", "stream", st.label, "event", raw.name)
 	case errors.Is(err, ErrUnknownEvent):
 		s.log.Warn("mastodon: skipping an unknown event", "stream", st.label,
-			"event", s.redact(truncate([]byte(raw.name), 40)), "bytes", len(raw.data))
+			"event", s.secrets.Redact(netstream.Truncate([]byte(raw.name), 40)), "bytes", len(raw.data))
 	default:
-		s.log.Warn("mastodon: skipping a malformed event", "stream", st.label, "event", s.redact(truncate([]byte(raw.name), 40)),
-			"bytes", len(raw.data), "err", s.redact(err.Error()), "prefix", s.redact(truncate(raw.data, logPrefixBytes)))
+		s.log.Warn("mastodon: skipping a malformed event", "stream", st.label, "event", s.secrets.Redact(netstream.Truncate([]byte(raw.name), 40)),
+			"bytes", len(raw.data), "err", s.secrets.Redact(err.Error()), "prefix", s.secrets.Excerpt(raw.data))
 	}
 	return nil
 }
@@ -431,14 +405,6 @@ func (s *Source) dispatch(st streamSpec, raw sseEvent, ev stream.Event, err erro
 func (s *Source) authorize(req *http.Request) {
 	req.Header.Set("Authorization", "Bearer "+string(s.cfg.Token))
 	req.Header.Set("User-Agent", "streambot")
-}
-
-// redact removes the token from text that came from the network.
-func (s *Source) redact(text string) string {
-	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, "[REDACTED]")
-	}
-	return text
 }
 
 // StatusError is a non-200 answer of the instance or the streaming server.
@@ -463,7 +429,7 @@ const serverMessageBytes = 200
 // statusOutcome classifies a non-200 answer of a stream endpoint.
 func (s *Source) statusOutcome(resp *http.Response, body io.Reader, st streamSpec, endpoint string) outcome {
 	raw, _ := io.ReadAll(io.LimitReader(body, 4<<10))
-	server := s.redact(serverMessage(raw))
+	server := s.secrets.Redact(serverMessage(raw))
 	status := fmt.Sprintf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	said := ""
 	if server != "" {
@@ -530,7 +496,7 @@ func serverMessage(body []byte) string {
 		}
 	}
 	text = strings.Join(strings.Fields(text), " ")
-	return truncate([]byte(text), serverMessageBytes)
+	return netstream.Truncate([]byte(text), serverMessageBytes)
 }
 
 // connTracker turns the connections' ups and downs into the observer's

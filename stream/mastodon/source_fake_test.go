@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/sourcetest"
 	"github.com/streambot/streambot/stream/mastodon/mastodontest"
 )
 
@@ -21,7 +22,7 @@ func TestCorpusThroughFake(t *testing.T) {
 	srv, ts := mastodontest.NewTestServer(t, mastodontest.Config{MultiLineData: true, CRLF: true, CloseAfter: 6, Token: testToken})
 	h := newHarness(t, ts.URL)
 	events, err := h.run(t, afterStatuses(len(corpus)))
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
 	if len(events) != len(corpus) {
@@ -42,7 +43,7 @@ func TestCorpusThroughFake(t *testing.T) {
 		}
 	}
 	// 20 events, 6 per connection: four connections, each reopened at once.
-	if got := h.sleeps.got(); !slices.Equal(got, []time.Duration{0, 0, 0}) {
+	if got := h.sleeps.Delays(); !slices.Equal(got, []time.Duration{0, 0, 0}) {
 		t.Errorf("delays %v", got)
 	}
 	var streams int
@@ -90,7 +91,7 @@ func TestDiscoveryWithFake(t *testing.T) {
 				if !errors.Is(err, stream.ErrPermanent) || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("Run = %v, want a permanent error naming %s", err, tt.wantErr)
 				}
-			} else if !errors.Is(err, errStop) || len(events) != 1 {
+			} else if !errors.Is(err, sourcetest.ErrStop) || len(events) != 1 {
 				t.Fatalf("Run = %v, %d events", err, len(events))
 			}
 			var paths []string
@@ -126,7 +127,7 @@ func TestHashtagFanIn(t *testing.T) {
 	}})
 	h := newHarness(t, ts.URL, func(c *Config) { c.Hashtags = []string{"python", "#golang"} })
 	events, err := h.run(t, afterStatuses(6))
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
 	ids := statusIDs(events)
@@ -159,10 +160,10 @@ func TestHashtagFanIn(t *testing.T) {
 	if slices.Sort(tags); !slices.Equal(tags, []string{"golang", "python"}) {
 		t.Errorf("tags requested %q", tags)
 	}
-	if got := h.obs.got(); !slices.Equal(got, []string{"connected"}) {
+	if got := h.obs.Events(); !slices.Equal(got, []string{"connected"}) {
 		t.Errorf("observer %q, want one connected once both streams were open", got)
 	}
-	noSourceGoroutines(t, h.src)
+	sourcetest.NoGoroutines(t, loopFrame(h.src))
 }
 
 // A permanent failure of one hashtag stream stops the others.
@@ -175,7 +176,7 @@ func TestHashtagPermanentFailureStopsAll(t *testing.T) {
 	if !errors.Is(err, stream.ErrPermanent) || !errors.As(err, &se) || se.StatusCode != 403 || !strings.Contains(err.Error(), "hashtag:") {
 		t.Fatalf("Run = %v", err)
 	}
-	noSourceGoroutines(t, h.src)
+	sourcetest.NoGoroutines(t, loopFrame(h.src))
 }
 
 // An emit error stops every hashtag stream and is Run's result.
@@ -184,10 +185,10 @@ func TestHashtagEmitError(t *testing.T) {
 	_, ts := mastodontest.NewTestServer(t, mastodontest.Config{Token: testToken})
 	h := newHarness(t, ts.URL, func(c *Config) { c.Hashtags = []string{"python", "photography", "baking"} })
 	events, err := h.run(t, afterStatuses(1))
-	if !errors.Is(err, errStop) || len(events) != 1 {
+	if !errors.Is(err, sourcetest.ErrStop) || len(events) != 1 {
 		t.Fatalf("Run = %v after %d events", err, len(events))
 	}
-	noSourceGoroutines(t, h.src)
+	sourcetest.NoGoroutines(t, loopFrame(h.src))
 }
 
 func TestPublicLocalWithFake(t *testing.T) {
@@ -196,7 +197,7 @@ func TestPublicLocalWithFake(t *testing.T) {
 	h := newHarness(t, ts.URL, func(c *Config) { c.Local = true })
 	// The corpus has eleven statuses by local accounts.
 	events, err := h.run(t, afterStatuses(11))
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatal(err)
 	}
 	for _, ev := range events {
@@ -222,23 +223,23 @@ func TestFaultsWithFake(t *testing.T) {
 	}
 	srv, ts := mastodontest.NewTestServer(t, mastodontest.Config{Token: testToken, Statuses: statuses,
 		StatusCodes: []int{503, 503, 200}, RetryAfter: 2, Stall: true, StallAfter: 2})
-	timers := newFakeTimers()
+	timers := sourcetest.NewTimers()
 	h := newHarness(t, ts.URL, func(c *Config) {
 		c.StallTimeout = 42 * time.Second
-		c.afterFunc = timers.afterFunc
+		c.afterFunc = timers.AfterFunc
 	})
 	// The fake sends a connection's events once: a stall timer that fired
 	// early would lose one, so the test fires it when the server is silent.
-	stop, wait := timers.stallAfter(t, 5, 2, 4)
+	stop, wait := stallAfter(t, timers, 5, 2, 4)
 	events, err := h.run(t, stop)
 	wait()
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatal(err)
 	}
 	if got := statusIDs(events); !slices.Equal(got, want) {
 		t.Errorf("statuses %q, want %q", got, want)
 	}
-	delays := h.sleeps.got()
+	delays := h.sleeps.Delays()
 	if len(delays) != 4 || delays[0] != 5*time.Second || delays[1] != 10*time.Second || delays[2] != 250*time.Millisecond {
 		t.Errorf("delays %v", delays)
 	}

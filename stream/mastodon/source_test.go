@@ -3,14 +3,12 @@ package mastodon
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,14 +16,12 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
-	"github.com/streambot/streambot/stream/internal/netstream"
+	"github.com/streambot/streambot/stream/internal/sourcetest"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
 // testToken is distinctive: no log line or error may ever contain it.
 const testToken = "tok-SECRET-7f3a9e5d20aa"
-
-var errStop = errors.New("test: stop")
 
 func statusData(id, text string) string {
 	return `{"id":"` + id + `","content":"<p>` + text + `</p>","account":{"id":"1","acct":"alice","display_name":"Alice"}}`
@@ -33,87 +29,6 @@ func statusData(id, text string) string {
 
 // frame renders one server-sent event as Mastodon writes it.
 func frame(event, data string) string { return "event: " + event + "\ndata: " + data + "\n\n" }
-
-// sleepRecorder is the injected Sleep: it records each requested delay and
-// returns at once, so a test asserts the exact schedule.
-type sleepRecorder struct {
-	mu     sync.Mutex
-	delays []time.Duration
-	limit  int                // cancel after this many sleeps; 0 = never
-	cancel context.CancelFunc // set by run
-}
-
-func (r *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	r.delays = append(r.delays, d)
-	n := len(r.delays)
-	r.mu.Unlock()
-	if r.limit > 0 && n >= r.limit {
-		r.cancel()
-	}
-	return ctx.Err()
-}
-
-func (r *sleepRecorder) got() []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.delays)
-}
-
-// logBuffer collects JSON log records.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// records returns the log records whose msg contains substr.
-func (l *logBuffer) records(t *testing.T, substr string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.Lines(l.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if strings.Contains(rec["msg"].(string), substr) {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
-// observerRecorder records the connection reports.
-type observerRecorder struct {
-	mu     sync.Mutex
-	events []string
-}
-
-func (o *observerRecorder) Connected() { o.add("connected") }
-func (o *observerRecorder) Disconnected(reason string) {
-	o.add("disconnected:" + reason)
-}
-func (o *observerRecorder) add(s string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.events = append(o.events, s)
-}
-func (o *observerRecorder) got() []string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return slices.Clone(o.events)
-}
 
 // A step answers one stream request.
 type step func(w http.ResponseWriter, r *http.Request)
@@ -205,19 +120,19 @@ func (s *scripted) streamRequests() []*http.Request {
 
 type harness struct {
 	src    *Source
-	sleeps *sleepRecorder
-	logs   *logBuffer
-	obs    *observerRecorder
+	sleeps *sourcetest.Sleeps
+	logs   *sourcetest.Logs
+	obs    *sourcetest.Observer
 }
 
 func newHarness(t *testing.T, instance string, opts ...func(*Config)) *harness {
 	t.Helper()
-	h := &harness{sleeps: &sleepRecorder{}, logs: &logBuffer{}, obs: &observerRecorder{}}
+	h := &harness{sleeps: &sourcetest.Sleeps{}, logs: &sourcetest.Logs{}, obs: &sourcetest.Observer{}}
 	cfg := Config{
 		InstanceURL: instance,
 		Token:       testToken,
-		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Sleep:       h.sleeps.sleep,
+		Logger:      h.logs.Logger(),
+		Sleep:       h.sleeps.Sleep,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -231,25 +146,11 @@ func newHarness(t *testing.T, instance string, opts ...func(*Config)) *harness {
 	return h
 }
 
-// run calls Run until stop says so (emit then returns errStop), Run returns
-// by itself, or a 20 s safety net expires (a test failure). It checks that
-// the token reached no log line.
+// run runs the Source until stop says so (see sourcetest.Run) and checks
+// that the token reached no log line and not the error.
 func (h *harness) run(t *testing.T, stop func(events []stream.Event) bool) ([]stream.Event, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	h.sleeps.cancel = cancel
-	var events []stream.Event
-	err := h.src.Run(ctx, func(ev stream.Event) error {
-		events = append(events, ev)
-		if stop != nil && stop(events) {
-			return errStop
-		}
-		return nil
-	})
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatalf("Run did not finish; events %d, delays %v", len(events), h.sleeps.got())
-	}
+	events, err := sourcetest.Run(t, h.src, h.sleeps, stop)
 	if strings.Contains(h.logs.String(), testToken) {
 		t.Errorf("the token reached the logs:\n%s", h.logs)
 	}
@@ -419,10 +320,10 @@ func TestPermanentErrors(t *testing.T) {
 					t.Errorf("error %q does not mention %q", err, w)
 				}
 			}
-			if len(events) != 0 || len(h.sleeps.got()) != 0 || len(fake.streamRequests()) != 1 {
-				t.Errorf("events %d, sleeps %v, requests %d: a permanent failure was retried", len(events), h.sleeps.got(), len(fake.streamRequests()))
+			if len(events) != 0 || len(h.sleeps.Delays()) != 0 || len(fake.streamRequests()) != 1 {
+				t.Errorf("events %d, sleeps %v, requests %d: a permanent failure was retried", len(events), h.sleeps.Delays(), len(fake.streamRequests()))
 			}
-			if got := h.obs.got(); len(got) != 0 {
+			if got := h.obs.Events(); len(got) != 0 {
 				t.Errorf("observer heard %q", got)
 			}
 		})
@@ -445,7 +346,7 @@ func TestRetryableErrorsBackOff(t *testing.T) {
 		serve(frame("update", statusData("2", "two"))),
 	)
 	h := newHarness(t, fake.srv.URL)
-	h.sleeps.limit = 9
+	h.sleeps.Limit = 9
 	events, err := h.run(t, nil)
 	if err != nil {
 		t.Fatalf("Run = %v", err)
@@ -455,15 +356,15 @@ func TestRetryableErrorsBackOff(t *testing.T) {
 	}
 	s := time.Second
 	want := []time.Duration{5 * s, 10 * s, 120 * s, time.Minute, 10 * time.Minute, 250 * time.Millisecond, 0, 250 * time.Millisecond, 0}
-	if got := h.sleeps.got(); !slices.Equal(got, want) {
+	if got := h.sleeps.Delays(); !slices.Equal(got, want) {
 		t.Errorf("delays\n got %v\nwant %v", got, want)
 	}
 	wantObs := []string{"disconnected:http", "disconnected:http", "disconnected:http", "disconnected:rate-limited", "disconnected:rate-limited",
 		"disconnected:network", "connected", "disconnected:dropped", "connected", "disconnected:network", "connected", "disconnected:dropped"}
-	if got := h.obs.got(); !slices.Equal(got, wantObs) {
+	if got := h.obs.Events(); !slices.Equal(got, wantObs) {
 		t.Errorf("observer\n got %q\nwant %q", got, wantObs)
 	}
-	recs := h.logs.records(t, "reconnecting")
+	recs := h.logs.Records(t, "reconnecting")
 	if len(recs) != 9 || recs[0]["status"] != float64(500) || !strings.Contains(recs[0]["err"].(string), "boom") {
 		t.Errorf("reconnect logs: %v", recs)
 	}
@@ -506,15 +407,15 @@ func TestStallReconnects(t *testing.T) {
 		hold(frame("update", statusData("1", "one"))),
 		hold(frame("update", statusData("2", "two"))),
 	)
-	timers := newFakeTimers()
+	timers := sourcetest.NewTimers()
 	h := newHarness(t, fake.srv.URL, func(c *Config) {
 		c.StallTimeout = 42 * time.Second
-		c.afterFunc = timers.afterFunc
+		c.afterFunc = timers.AfterFunc
 	})
-	stop, wait := timers.stallAfter(t, 2, 1) // the first connection goes silent after "1"
+	stop, wait := stallAfter(t, timers, 2, 1) // the first connection goes silent after "1"
 	events, err := h.run(t, stop)
 	wait()
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatal(err)
 	}
 	if got := statusIDs(events); !slices.Equal(got, []string{"1", "2"}) {
@@ -522,10 +423,10 @@ func TestStallReconnects(t *testing.T) {
 	}
 	// The connection delivered an event before stalling, which reset the
 	// back-off: the stall is the first network failure in a row.
-	if got := h.sleeps.got(); !slices.Equal(got, []time.Duration{250 * time.Millisecond}) {
+	if got := h.sleeps.Delays(); !slices.Equal(got, []time.Duration{250 * time.Millisecond}) {
 		t.Errorf("delays %v", got)
 	}
-	recs := h.logs.records(t, "reconnecting")
+	recs := h.logs.Records(t, "reconnecting")
 	if len(recs) != 1 || !strings.Contains(recs[0]["err"].(string), "stalled: no data and no heartbeat for 42s") || recs[0]["reason"] != "network" {
 		t.Errorf("reconnect logs: %v", recs)
 	}
@@ -547,10 +448,10 @@ func TestStallRealTimer(t *testing.T) {
 	fake := newScripted(t, steps...)
 	h := newHarness(t, fake.srv.URL, func(c *Config) { c.StallTimeout = 100 * time.Millisecond })
 	events, err := h.run(t, afterStatuses(1))
-	if !errors.Is(err, errStop) || !slices.Equal(statusIDs(events), []string{"1"}) {
+	if !errors.Is(err, sourcetest.ErrStop) || !slices.Equal(statusIDs(events), []string{"1"}) {
 		t.Fatalf("Run = %v, events %q", err, statusIDs(events))
 	}
-	recs := h.logs.records(t, "reconnecting")
+	recs := h.logs.Records(t, "reconnecting")
 	if len(recs) == 0 || !strings.Contains(recs[0]["err"].(string), "no response within 100ms") || recs[0]["reason"] != "network" {
 		t.Errorf("reconnect logs: %v", recs)
 	}
@@ -581,10 +482,10 @@ func TestHeartbeatsAndSlowEmitAreNotStalls(t *testing.T) {
 		rc.Flush()
 		<-r.Context().Done()
 	})
-	timers := newFakeTimers()
+	timers := sourcetest.NewTimers()
 	h := newHarness(t, fake.srv.URL, func(c *Config) {
 		c.StallTimeout = 42 * time.Second
-		c.afterFunc = timers.afterFunc
+		c.afterFunc = timers.AfterFunc
 	})
 	// After the first event, each heartbeat is sent once the source waits
 	// for data again (it re-armed the watchdog), so each is a Read of its own.
@@ -599,7 +500,7 @@ func TestHeartbeatsAndSlowEmitAreNotStalls(t *testing.T) {
 			return
 		}
 		for k := 1; k <= 3; k++ {
-			if !timers.waitArms(base + k) {
+			if !timers.WaitArms(base + k) {
 				t.Errorf("the source did not wait for data again before heartbeat %d", k)
 				return
 			}
@@ -612,24 +513,24 @@ func TestHeartbeatsAndSlowEmitAreNotStalls(t *testing.T) {
 		}
 	}()
 	events, err := h.run(t, func(evs []stream.Event) bool {
-		if timers.armed() {
+		if timers.Armed() {
 			t.Errorf("event %d is emitted with the watchdog armed: a slow consumer would be taken for a stall", len(evs))
 		}
 		if len(evs) == 1 {
-			first <- timers.arms()
+			first <- timers.Arms()
 		}
 		return len(evs) == 2
 	})
 	<-beaten
-	if !errors.Is(err, errStop) || !slices.Equal(statusIDs(events), []string{"1", "2"}) {
+	if !errors.Is(err, sourcetest.ErrStop) || !slices.Equal(statusIDs(events), []string{"1", "2"}) {
 		t.Fatalf("Run = %v, events %q", err, statusIDs(events))
 	}
-	if n := len(fake.streamRequests()); n != 1 || len(h.logs.records(t, "stalled")) != 0 {
+	if n := len(fake.streamRequests()); n != 1 || len(h.logs.Records(t, "stalled")) != 0 {
 		t.Errorf("%d connections: a live stream was taken for stalled\n%s", n, h.logs)
 	}
 	// Armed for the response headers, then before every Read: the three
 	// heartbeats and event 2 restarted the full StallTimeout.
-	delays := timers.got()
+	delays := timers.Delays()
 	if len(delays) < 5 {
 		t.Errorf("watchdog armed %d times, want at least 5 (headers, event 1, three heartbeats)", len(delays))
 	}
@@ -640,117 +541,18 @@ func TestHeartbeatsAndSlowEmitAreNotStalls(t *testing.T) {
 	}
 }
 
-// fakeTimers replaces time.AfterFunc for the stall watchdogs: tests see
-// when and for how long they are armed, and nothing fires by itself.
-type fakeTimers struct {
-	mu      sync.Mutex
-	delays  []time.Duration // of every arm, in order
-	live    map[*fakeTimer]bool
-	changed chan struct{} // closed and replaced at every arm
-}
-
-type fakeTimer struct {
-	c *fakeTimers
-	f func()
-}
-
-func newFakeTimers() *fakeTimers {
-	return &fakeTimers{live: map[*fakeTimer]bool{}, changed: make(chan struct{})}
-}
-
-func (c *fakeTimers) afterFunc(d time.Duration, f func()) netstream.Timer {
-	t := &fakeTimer{c: c, f: f}
-	t.Reset(d)
-	return t
-}
-
-func (t *fakeTimer) Reset(d time.Duration) bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := t.c.live[t]
-	t.c.live[t] = true
-	t.c.delays = append(t.c.delays, d)
-	close(t.c.changed)
-	t.c.changed = make(chan struct{})
-	return was
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := t.c.live[t]
-	t.c.live[t] = false
-	return was
-}
-
-// armed reports whether a timer is running.
-func (c *fakeTimers) armed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, on := range c.live {
-		if on {
-			return true
-		}
-	}
-	return false
-}
-
-// arms returns how many times a timer was armed.
-func (c *fakeTimers) arms() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.delays)
-}
-
-func (c *fakeTimers) got() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.delays)
-}
-
-// fireAfter waits until timers were armed n times in all and one is
-// armed, then fires it as if its time had passed; false after 10 s.
-func (c *fakeTimers) fireAfter(n int) bool {
-	deadline := time.After(10 * time.Second)
-	for {
-		c.mu.Lock()
-		var armed *fakeTimer
-		if len(c.delays) >= n {
-			for t, on := range c.live {
-				if on {
-					armed = t
-				}
-			}
-		}
-		if armed != nil {
-			c.live[armed] = false
-		}
-		changed := c.changed
-		c.mu.Unlock()
-		if armed != nil {
-			armed.f()
-			return true
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			return false
-		}
-	}
-}
-
 // stallAfter returns a stop function for harness.run that ends Run after
 // the nth status and, after each status whose number is in stalls, fires
 // the stall timer as soon as the source waits for data again: the server
 // has nothing more to send on that connection. Call the returned wait
 // after run.
-func (c *fakeTimers) stallAfter(t *testing.T, n int, stalls ...int) (stop func([]stream.Event) bool, wait func()) {
+func stallAfter(t *testing.T, c *sourcetest.Timers, n int, stalls ...int) (stop func([]stream.Event) bool, wait func()) {
 	fire := make(chan int, len(stalls))
 	firing := make(chan struct{})
 	go func() {
 		defer close(firing)
 		for arms := range fire {
-			if !c.fireAfter(arms) {
+			if !c.FireAfter(arms) {
 				t.Error("the source did not wait for data after a stalled connection's last event")
 				return
 			}
@@ -759,31 +561,13 @@ func (c *fakeTimers) stallAfter(t *testing.T, n int, stalls ...int) (stop func([
 	stop = func(evs []stream.Event) bool {
 		got := len(statusIDs(evs))
 		if slices.Contains(stalls, got) && evs[len(evs)-1].Kind == stream.KindStatus {
-			fire <- c.arms() + 1
+			fire <- c.Arms() + 1
 		}
 		return got >= n
 	}
 	return stop, func() {
 		close(fire)
 		<-firing
-	}
-}
-
-// waitArms waits until timers were armed n times in all; false after 10 s.
-func (c *fakeTimers) waitArms(n int) bool {
-	deadline := time.After(10 * time.Second)
-	for {
-		c.mu.Lock()
-		done, changed := len(c.delays) >= n, c.changed
-		c.mu.Unlock()
-		if done {
-			return true
-		}
-		select {
-		case <-changed:
-		case <-deadline:
-			return false
-		}
 	}
 }
 
@@ -803,22 +587,22 @@ func TestBadEventsAreSkipped(t *testing.T) {
 	fake := newScripted(t, serve(body))
 	h := newHarness(t, fake.srv.URL, func(c *Config) { c.MaxLineBytes = 1024 })
 	events, err := h.run(t, afterStatuses(2))
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
 	if got := statusIDs(events); !slices.Equal(got, []string{"2", "3"}) {
 		t.Errorf("events %q", got)
 	}
-	if n := len(h.logs.records(t, "malformed")); n != 3 {
+	if n := len(h.logs.Records(t, "malformed")); n != 3 {
 		t.Errorf("%d malformed events logged, want 3\n%s", n, h.logs)
 	}
-	if n := len(h.logs.records(t, "unknown")); n != 1 {
+	if n := len(h.logs.Records(t, "unknown")); n != 1 {
 		t.Errorf("%d unknown events logged, want 1", n)
 	}
-	if recs := h.logs.records(t, "oversized"); len(recs) != 1 || recs[0]["event"] != "update" {
+	if recs := h.logs.Records(t, "oversized"); len(recs) != 1 || recs[0]["event"] != "update" {
 		t.Errorf("oversized: %v", recs)
 	}
-	if n := len(h.logs.records(t, "ignoring")); n != 2 {
+	if n := len(h.logs.Records(t, "ignoring")); n != 2 {
 		t.Errorf("%d ignored events logged, want 2", n)
 	}
 }
@@ -842,7 +626,7 @@ func TestEditsAndDeletes(t *testing.T) {
 		last := evs[len(evs)-1]
 		return last.Kind == stream.KindStatus && last.Status.ID == "3"
 	})
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatal(err)
 	}
 	want := []string{"1", "1@2024-11-05T10:00:01Z", "1@2024-11-05T10:00:02Z", "2",
@@ -860,7 +644,7 @@ func TestEmitErrorEndsRun(t *testing.T) {
 	fake := newScripted(t, serve(frame("update", statusData("1", "a"))+frame("update", statusData("2", "b"))))
 	h := newHarness(t, fake.srv.URL)
 	events, err := h.run(t, afterStatuses(1))
-	if !errors.Is(err, errStop) || len(events) != 1 || len(fake.streamRequests()) != 1 {
+	if !errors.Is(err, sourcetest.ErrStop) || len(events) != 1 || len(fake.streamRequests()) != 1 {
 		t.Errorf("Run = %v after %d events and %d requests", err, len(events), len(fake.streamRequests()))
 	}
 }
@@ -878,30 +662,10 @@ func TestSleepErrorEndsRun(t *testing.T) {
 	}
 }
 
-// sourceGoroutines returns the stacks of the goroutines running a
-// connection loop of src. Stack traces show the receiver's address, which
-// tells src from the Sources of parallel tests.
-func sourceGoroutines(src *Source) []string {
-	buf := make([]byte, 4<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	mine := fmt.Sprintf("stream/mastodon.(*Source).loop(%p", src)
-	var out []string
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		if strings.Contains(g, mine) {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// noSourceGoroutines fails if a goroutine of src is still running: Run
-// must have stopped every one before returning.
-func noSourceGoroutines(t *testing.T, src *Source) {
-	t.Helper()
-	for _, g := range sourceGoroutines(src) {
-		t.Errorf("a Source goroutine outlived Run:\n%s", g)
-	}
-}
+// loopFrame names a connection loop of src in a goroutine's stack, for
+// sourcetest.Goroutines: the receiver's address tells src from the Sources
+// of parallel tests.
+func loopFrame(src *Source) string { return fmt.Sprintf("stream/mastodon.(*Source).loop(%p", src) }
 
 // Cancelling the context ends Run promptly with nil, from any state:
 // discovering, connected, waiting to reconnect.
@@ -918,15 +682,14 @@ func TestCancelEndsRunPromptly(t *testing.T) {
 			h := newHarness(t, fake.srv.URL, func(c *Config) { c.Hashtags = tt.tags; c.Sleep = nil })
 			h.src.Observe(connectedSignal(connected))
 			ctx, cancel := context.WithCancel(t.Context())
-			done := make(chan error, 1)
-			go func() { done <- h.src.Run(ctx, func(stream.Event) error { return nil }) }()
+			done := sourcetest.Start(ctx, h.src, func(stream.Event) error { return nil })
 			select {
 			case <-connected:
 			case err := <-done:
 				t.Fatalf("Run = %v before connecting", err)
 			}
 			// The check below must be able to see the loops.
-			if n := len(sourceGoroutines(h.src)); n != max(len(tt.tags), 1) {
+			if n := len(sourcetest.Goroutines(loopFrame(h.src))); n != max(len(tt.tags), 1) {
 				t.Fatalf("%d connection loops found while connected, want %d", n, max(len(tt.tags), 1))
 			}
 			cancel()
@@ -938,7 +701,7 @@ func TestCancelEndsRunPromptly(t *testing.T) {
 			case <-time.After(10 * time.Second):
 				t.Fatal("Run did not return after cancel")
 			}
-			noSourceGoroutines(t, h.src)
+			sourcetest.NoGoroutines(t, loopFrame(h.src))
 		})
 	}
 }
@@ -974,14 +737,14 @@ func TestDiscoveryRetries(t *testing.T) {
 	}
 	h := newHarness(t, fake.srv.URL)
 	events, err := h.run(t, afterStatuses(1))
-	if !errors.Is(err, errStop) || len(events) != 1 {
+	if !errors.Is(err, sourcetest.ErrStop) || len(events) != 1 {
 		t.Fatalf("Run = %v, %d events", err, len(events))
 	}
 	want := []time.Duration{5 * time.Second, 250 * time.Millisecond, 90 * time.Second}
-	if got := h.sleeps.got(); !slices.Equal(got, want) {
+	if got := h.sleeps.Delays(); !slices.Equal(got, want) {
 		t.Errorf("delays %v, want %v", got, want)
 	}
-	if n := len(h.logs.records(t, "cannot ask the instance")); n != 3 {
+	if n := len(h.logs.Records(t, "cannot ask the instance")); n != 3 {
 		t.Errorf("%d discovery retries logged", n)
 	}
 }
@@ -1038,7 +801,7 @@ func TestStreamingBase(t *testing.T) {
 // when all of them are.
 func TestConnTracker(t *testing.T) {
 	t.Parallel()
-	obs := &observerRecorder{}
+	obs := &sourcetest.Observer{}
 	tr := &connTracker{obs: obs, total: 2}
 	a, b := &connState{}, &connState{}
 	tr.connected(a)
@@ -1048,7 +811,7 @@ func TestConnTracker(t *testing.T) {
 	tr.disconnected(a, "network") // a failed reconnect
 	tr.connected(a)
 	want := []string{"connected", "disconnected:dropped", "disconnected:network", "connected"}
-	if got := obs.got(); !slices.Equal(got, want) {
+	if got := obs.Events(); !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

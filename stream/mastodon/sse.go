@@ -5,7 +5,8 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"unicode/utf8"
+
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 // readBufferSize is the bufio buffer of a stream: most lines (a status is a
@@ -112,7 +113,7 @@ func (r *sseReader) next() (sseEvent, error) {
 		if len(line) == 0 {
 			switch {
 			case r.tooLong:
-				tl := &EventTooLongError{Event: truncate(r.name, 40), Size: r.size, Max: r.max}
+				tl := &EventTooLongError{Event: netstream.Truncate(r.name, 40), Size: r.size, Max: r.max}
 				r.reset()
 				return sseEvent{}, tl
 			case r.hasData:
@@ -196,7 +197,7 @@ func (r *sseReader) readRawLine() ([]byte, error) {
 			comment = chunk[0] == ':'
 		}
 		if err == nil && size == 0 && n-1 <= r.max+1 {
-			if line := trimCR(chunk[:n-1]); len(line) <= r.max {
+			if line := netstream.TrimCR(chunk[:n-1]); len(line) <= r.max {
 				return line, nil
 			}
 		}
@@ -210,7 +211,7 @@ func (r *sseReader) readRawLine() ([]byte, error) {
 		}
 		switch {
 		case err == nil:
-			line := trimCR(r.line[:max(len(r.line)-1, 0)])
+			line := netstream.TrimCR(r.line[:max(len(r.line)-1, 0)])
 			if discarding || len(line) > r.max {
 				return nil, &EventTooLongError{Size: size, Max: r.max, comment: comment}
 			}
@@ -222,23 +223,4 @@ func (r *sseReader) readRawLine() ([]byte, error) {
 			return nil, err
 		}
 	}
-}
-
-func trimCR(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\r' {
-		return b[:n-1]
-	}
-	return b
-}
-
-// truncate returns at most n bytes of b as valid UTF-8 (cut at a rune
-// boundary; invalid bytes become '?'), for logs.
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		for n > 0 && !utf8.RuneStart(b[n]) {
-			n--
-		}
-		b = b[:n]
-	}
-	return string(bytes.ToValidUTF8(b, []byte("?")))
 }

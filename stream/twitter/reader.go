@@ -7,7 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 // readBufferSize is the bufio buffer of a stream: most messages (a few KiB)
@@ -74,7 +75,7 @@ func (r *frameReader) next() ([]byte, error) {
 		} else {
 			msg, err = r.readLine()
 		}
-		if err == nil && isBlank(msg) {
+		if err == nil && netstream.IsBlank(msg) {
 			continue // keep-alive
 		}
 		return msg, err
@@ -144,7 +145,7 @@ func (r *frameReader) readDelimited() ([]byte, error) {
 	}
 	n, perr := strconv.ParseInt(string(digits), 10, 64)
 	if perr != nil || n < 0 {
-		return nil, fmt.Errorf("%w: length line %q", errFraming, truncate(digits, 20))
+		return nil, fmt.Errorf("%w: length line %q", errFraming, netstream.Truncate(digits, 20))
 	}
 	if n > int64(r.max)+2 {
 		if _, err := io.CopyN(io.Discard, r.br, n); err != nil {
@@ -175,25 +176,4 @@ func noEOF(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-func isBlank(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return false
-		}
-	}
-	return true
-}
-
-// truncate returns at most n bytes of b as valid UTF-8 (cut at a rune
-// boundary; invalid bytes become '?'), for logs.
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		for n > 0 && !utf8.RuneStart(b[n]) {
-			n--
-		}
-		b = b[:n]
-	}
-	return string(bytes.ToValidUTF8(b, []byte("?")))
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 // collect reads fr to its end and describes every result.
@@ -28,7 +30,7 @@ func collect(fr *frameReader) []string {
 		case errors.Is(err, errFraming):
 			return append(out, "<framing>")
 		}
-		if !isBlank(msg) {
+		if !netstream.IsBlank(msg) {
 			out = append(out, "<partial "+string(msg)+">")
 		}
 		return append(out, "<"+err.Error()+">")
@@ -189,12 +191,12 @@ func referenceFrames(data []byte, limit int) []string {
 		switch {
 		case len(p) > limit: // even a blank one: it is not buffered to find out
 			out = append(out, fmt.Sprintf("<too long %d>", len(p)))
-		case isBlank(p):
+		case netstream.IsBlank(p):
 		default:
 			out = append(out, string(p))
 		}
 	}
-	if last := parts[len(parts)-1]; !isBlank(last) && len(last) <= limit {
+	if last := parts[len(parts)-1]; !netstream.IsBlank(last) && len(last) <= limit {
 		out = append(out, "<partial "+string(last)+">")
 	}
 	return append(out, "<EOF>")
@@ -214,26 +216,6 @@ func FuzzFrameReader(f *testing.F) {
 			}
 		}
 	})
-}
-
-func TestTruncate(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"exactly", 7, "exactly"},
-		{"abcdef", 3, "abc"},
-		{"héllo", 2, "h"}, // é is two bytes: do not split it
-		{"a\xffb", 10, "a?b"},
-	}
-	for _, tt := range tests {
-		if got := truncate([]byte(tt.in), tt.n); got != tt.want || len(got) > tt.n {
-			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
-		}
-	}
 }
 
 // BenchmarkFrameReader measures framing alone on a stream of typical

@@ -171,7 +171,7 @@ type Source struct {
 	base       *http.Client
 	ownsClient bool
 	log        *slog.Logger
-	secrets    []string
+	secrets    netstream.Secrets
 	// decode is Decode; tests count its calls to prove one decode per message.
 	decode func([]byte) (stream.Event, error)
 	// observer hears of connections and disconnections; never nil.
@@ -182,16 +182,8 @@ type Source struct {
 // disconnection (with its Reason as the reason) to o. Call it before Run,
 // not concurrently with it; package bot does, for its metrics and /healthz.
 func (s *Source) Observe(o stream.ConnectionObserver) {
-	if o == nil {
-		o = noObserver{}
-	}
-	s.observer = o
+	s.observer = netstream.Observer(o)
 }
-
-type noObserver struct{}
-
-func (noObserver) Connected()          {}
-func (noObserver) Disconnected(string) {}
 
 // NewSource validates cfg and returns a Source. Errors name the
 // environment variable or parameter to fix and never contain a credential.
@@ -216,19 +208,12 @@ func NewSource(cfg Config) (*Source, error) {
 	if cfg.Sleep == nil {
 		cfg.Sleep = netstream.Sleep
 	}
-	s := &Source{cfg: cfg, endpoint: endpoint, shownURL: shown, form: form, base: cfg.HTTPClient, log: cfg.Logger, decode: Decode, observer: noObserver{}}
+	s := &Source{cfg: cfg, endpoint: endpoint, shownURL: shown, form: form, base: cfg.HTTPClient, log: netstream.Logger(cfg.Logger), decode: Decode, observer: netstream.NoObserver{}}
 	if s.base == nil {
 		s.base, s.ownsClient = netstream.HTTPClient(), true
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
 	c := cfg.Credentials
-	for _, v := range []string{c.ConsumerSecret, c.AccessSecret, c.ConsumerKey, c.AccessToken} {
-		if len(v) >= 4 {
-			s.secrets = append(s.secrets, v)
-		}
-	}
+	s.secrets = netstream.NewSecrets(c.ConsumerSecret, c.AccessSecret, c.ConsumerKey, c.AccessToken)
 	return s, nil
 }
 
@@ -283,7 +268,7 @@ func (s *Source) Run(ctx context.Context, emit func(stream.Event) error) error {
 			attrs = append(attrs, "status", out.status)
 		}
 		if out.err != nil {
-			attrs = append(attrs, "err", s.redact(out.err.Error()))
+			attrs = append(attrs, "err", s.secrets.Redact(out.err.Error()))
 		}
 		s.log.Log(ctx, level, "twitter: stream ended, reconnecting", attrs...)
 		if err := s.cfg.Sleep(ctx, d); err != nil || ctx.Err() != nil {
@@ -323,17 +308,11 @@ func (s *Source) connect(ctx context.Context, client *http.Client, bo *Backoff, 
 	req.Close = true // every reconnect gets a fresh connection; nothing idles afterwards
 
 	s.log.Debug("twitter: connecting", "url", s.shownURL)
-	wd.Arm()
-	resp, err := client.Do(req)
-	wd.Disarm()
+	resp, err := wd.Do(client, req, stalled)
 	if err != nil {
-		if stalled() {
-			err = fmt.Errorf("no response within %v", s.cfg.StallTimeout)
-		}
 		return outcome{reason: ReasonNetwork, err: err}
 	}
 	defer resp.Body.Close()
-	wd.R = resp.Body
 	if resp.StatusCode != http.StatusOK {
 		return s.statusOutcome(resp, wd)
 	}
@@ -371,7 +350,7 @@ func (s *Source) connect(ctx context.Context, client *http.Client, bo *Backoff, 
 		}
 		// The stream ended. A last message that arrived whole but without
 		// its "\r\n" still counts: a truncated JSON object never decodes.
-		if !isBlank(msg) && ctx.Err() == nil {
+		if !netstream.IsBlank(msg) && ctx.Err() == nil {
 			if ev, derr := s.decode(msg); wellFormed(derr) {
 				delivered()
 				if err := s.dispatch(msg, ev, derr, emit); err != nil {
@@ -413,13 +392,13 @@ func (s *Source) dispatch(msg []byte, ev stream.Event, err error, emit func(stre
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrIgnoredMessage):
-		s.log.Debug("twitter: ignoring message", "prefix", s.prefix(msg))
+		s.log.Debug("twitter: ignoring message", "prefix", s.secrets.Excerpt(msg))
 		return nil
 	case errors.Is(err, ErrUnknownMessage):
-		s.log.Warn("twitter: skipping an unknown message", "bytes", len(msg), "prefix", s.prefix(msg))
+		s.log.Warn("twitter: skipping an unknown message", "bytes", len(msg), "prefix", s.secrets.Excerpt(msg))
 		return nil
 	default:
-		s.log.Warn("twitter: skipping a malformed message", "bytes", len(msg), "err", s.redact(err.Error()), "prefix", s.prefix(msg))
+		s.log.Warn("twitter: skipping a malformed message", "bytes", len(msg), "err", s.secrets.Redact(err.Error()), "prefix", s.secrets.Excerpt(msg))
 		return nil
 	}
 	switch ev.Kind {
@@ -427,25 +406,12 @@ func (s *Source) dispatch(msg []byte, ev stream.Event, err error, emit func(stre
 		s.log.Info("twitter: limit notice: statuses withheld since connecting", "track", ev.Limit.Track)
 	case stream.KindDisconnect:
 		d := ev.Disconnect
-		s.log.Warn("twitter: the server is disconnecting", "code", d.Code, "reason", s.redact(d.Reason), "stream", d.StreamName)
+		s.log.Warn("twitter: the server is disconnecting", "code", d.Code, "reason", s.secrets.Redact(d.Reason), "stream", d.StreamName)
 	case stream.KindWarning:
 		w := ev.Warning
-		s.log.Warn("twitter: stream warning", "code", w.Code, "message", s.redact(w.Message), "percent_full", w.PercentFull)
+		s.log.Warn("twitter: stream warning", "code", w.Code, "message", s.secrets.Redact(w.Message), "percent_full", w.PercentFull)
 	}
 	return emit(ev)
-}
-
-// logPrefixBytes bounds the excerpt of a skipped message in logs.
-const logPrefixBytes = 120
-
-func (s *Source) prefix(msg []byte) string { return s.redact(truncate(msg, logPrefixBytes)) }
-
-// redact removes credentials from text that came from the network.
-func (s *Source) redact(text string) string {
-	for _, v := range s.secrets {
-		text = strings.ReplaceAll(text, v, "[REDACTED]")
-	}
-	return text
 }
 
 // StatusError is a non-200 answer of the stream endpoint. Permanent ones
@@ -470,7 +436,7 @@ const serverMessageBytes = 200
 // statusOutcome classifies a non-200 response.
 func (s *Source) statusOutcome(resp *http.Response, body io.Reader) outcome {
 	raw, _ := io.ReadAll(io.LimitReader(body, 4<<10))
-	server := s.redact(serverMessage(raw))
+	server := s.secrets.Redact(serverMessage(raw))
 	status := fmt.Sprintf("HTTP %d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
 	if resp.StatusCode == 420 {
 		status = "HTTP 420 Enhance Your Calm"
@@ -539,7 +505,7 @@ func serverMessage(body []byte) string {
 		}
 	}
 	text = strings.Join(strings.Fields(text), " ")
-	return truncate([]byte(text), serverMessageBytes)
+	return netstream.Truncate([]byte(text), serverMessageBytes)
 }
 
 // checkCredentials names the variables to set, never the values.
@@ -579,12 +545,8 @@ func endpointURL(base string) (endpoint, shown string, err error) {
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	u, err := url.Parse(base)
+	u, err := netstream.ParseURL(base)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL, which may hold a password
-		}
 		return "", "", fmt.Errorf("%w: %s (BaseURL) is not a URL: %w", ErrInvalidConfig, EnvStreamURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -624,7 +586,7 @@ func filterForm(cfg *Config) (string, error) {
 				continue
 			}
 			if _, err := strconv.ParseUint(id, 10, 64); err != nil {
-				return "", fmt.Errorf("%w: follow: %q is not a numeric user id", ErrInvalidConfig, truncate([]byte(id), 40))
+				return "", fmt.Errorf("%w: follow: %q is not a numeric user id", ErrInvalidConfig, netstream.Truncate([]byte(id), 40))
 			}
 			ids = append(ids, id)
 		}
@@ -682,7 +644,7 @@ func checkLocations(loc string) (string, error) {
 			limit = 90
 		}
 		if err != nil || f < -limit || f > limit {
-			return "", fmt.Errorf("%w: locations: %q is not a valid %s", ErrInvalidConfig, truncate([]byte(p), 40),
+			return "", fmt.Errorf("%w: locations: %q is not a valid %s", ErrInvalidConfig, netstream.Truncate([]byte(p), 40),
 				map[bool]string{true: "latitude", false: "longitude"}[i%2 == 1])
 		}
 	}

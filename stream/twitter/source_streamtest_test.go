@@ -1,19 +1,15 @@
 package twitter_test
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/sourcetest"
 	"github.com/streambot/streambot/stream/streamtest"
 	"github.com/streambot/streambot/stream/twitter"
 )
@@ -41,58 +37,23 @@ func tweet(id string) []byte {
 		`","text":"learning python ` + id + `","lang":"en","user":{"id_str":"42","screen_name":"gopher","name":"Gopher"}}`)
 }
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// records returns the JSON log records whose msg contains substr.
-func (b *syncBuffer) records(t *testing.T, substr string) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for line := range strings.Lines(b.buf.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if strings.Contains(rec["msg"].(string), substr) {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
 // client is a twitter.Source pointed at a mock server, with recorded
 // back-off delays and captured logs.
 type client struct {
-	src *twitter.Source
-	mu  sync.Mutex
-	d   []time.Duration
-	log *syncBuffer
+	src    *twitter.Source
+	sleeps *sourcetest.Sleeps
+	log    *sourcetest.Logs
 }
 
 func newClient(t *testing.T, baseURL string, mutate func(*twitter.Config)) *client {
 	t.Helper()
-	c := &client{log: &syncBuffer{}}
+	c := &client{sleeps: &sourcetest.Sleeps{}, log: &sourcetest.Logs{}}
 	cfg := twitter.Config{
 		Credentials: clientCreds(),
 		BaseURL:     baseURL,
 		Track:       []string{"python"},
-		Logger:      slog.New(slog.NewJSONHandler(c.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			c.mu.Lock()
-			c.d = append(c.d, d)
-			c.mu.Unlock()
-			return ctx.Err()
-		},
+		Logger:      c.log.Logger(),
+		Sleep:       c.sleeps.Sleep,
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -105,64 +66,21 @@ func newClient(t *testing.T, baseURL string, mutate func(*twitter.Config)) *clie
 	return c
 }
 
-func (c *client) delays() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return slices.Clone(c.d)
-}
-
-var errEnough = errors.New("test: enough")
-
 // run streams until stop reports enough events; Run's error is returned.
 func (c *client) run(t *testing.T, stop func([]stream.Event) bool) ([]stream.Event, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	var events []stream.Event
-	err := c.src.Run(ctx, func(ev stream.Event) error {
-		events = append(events, ev)
-		if stop != nil && stop(events) {
-			return errEnough
-		}
-		return nil
-	})
-	if ctx.Err() != nil {
-		t.Fatalf("Run did not finish: %d events, delays %v", len(events), c.delays())
-	}
-	return events, err
-}
-
-func statuses(n int) func([]stream.Event) bool {
-	return func(evs []stream.Event) bool {
-		c := 0
-		for _, e := range evs {
-			if e.Kind == stream.KindStatus {
-				c++
-			}
-		}
-		return c >= n
-	}
-}
-
-func ids(evs []stream.Event) []string {
-	var out []string
-	for _, e := range evs {
-		if e.Kind == stream.KindStatus {
-			out = append(out, e.Status.ID)
-		}
-	}
-	return out
+	return sourcetest.Run(t, c.src, c.sleeps, stop)
 }
 
 func TestStreamtestSignatureAccepted(t *testing.T) {
 	t.Parallel()
 	srv, ts := streamtest.NewTestServer(t, streamtest.Config{Credentials: mockCreds, Lines: [][]byte{tweet("1"), tweet("2")}, KeepAlive: -1})
 	c := newClient(t, ts.URL, func(cfg *twitter.Config) { cfg.Language = []string{"en"} })
-	events, err := c.run(t, statuses(3))
-	if !errors.Is(err, errEnough) {
+	events, err := c.run(t, sourcetest.AfterStatuses(3))
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
-	if got := ids(events)[:2]; !slices.Equal(got, []string{"1", "2"}) {
+	if got := sourcetest.StatusIDs(events)[:2]; !slices.Equal(got, []string{"1", "2"}) {
 		t.Errorf("ids %v", got)
 	}
 	reqs := srv.Requests()
@@ -202,8 +120,8 @@ func TestStreamtestSignatureRejected(t *testing.T) {
 			if reqs := srv.Requests(); len(reqs) != 1 || reqs[0].Verified {
 				t.Errorf("requests %+v: want one, unverified", reqs)
 			}
-			if len(c.delays()) != 0 {
-				t.Errorf("a 401 was retried: %v", c.delays())
+			if len(c.sleeps.Delays()) != 0 {
+				t.Errorf("a 401 was retried: %v", c.sleeps.Delays())
 			}
 			for _, secret := range []string{"wrong-access-secret", "wrong-consumer-secret", mockCreds.AccessSecret, mockCreds.ConsumerSecret} {
 				if strings.Contains(err.Error(), secret) {
@@ -230,10 +148,10 @@ func TestStreamtestScriptedStatusCodes(t *testing.T) {
 			t.Parallel()
 			srv, ts := streamtest.NewTestServer(t, streamtest.Config{Credentials: mockCreds, StatusCodes: tt.codes, Lines: [][]byte{tweet("1")}})
 			c := newClient(t, ts.URL, nil)
-			if _, err := c.run(t, statuses(1)); !errors.Is(err, errEnough) {
+			if _, err := c.run(t, sourcetest.AfterStatuses(1)); !errors.Is(err, sourcetest.ErrStop) {
 				t.Fatalf("Run = %v", err)
 			}
-			if got := c.delays(); !slices.Equal(got, tt.want) {
+			if got := c.sleeps.Delays(); !slices.Equal(got, tt.want) {
 				t.Errorf("delays\n got %v\nwant %v", got, tt.want)
 			}
 			if got := srv.Connections(); got != len(tt.want)+1 {
@@ -276,10 +194,10 @@ func TestStreamtestDisconnectEvery(t *testing.T) {
 	events, err := c.run(t, func(evs []stream.Event) bool {
 		return evs[len(evs)-1].Kind == stream.KindStatus && evs[len(evs)-1].Status.ID == "5"
 	})
-	if !errors.Is(err, errEnough) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
-	if got, want := ids(events), []string{"1", "2", "2", "3", "3", "4", "4", "5"}; !slices.Equal(got, want) {
+	if got, want := sourcetest.StatusIDs(events), []string{"1", "2", "2", "3", "3", "4", "4", "5"}; !slices.Equal(got, want) {
 		t.Errorf("ids %v, want %v", got, want)
 	}
 	disconnects := 0
@@ -294,13 +212,13 @@ func TestStreamtestDisconnectEvery(t *testing.T) {
 	if disconnects != 3 {
 		t.Errorf("%d disconnect events, want 3", disconnects)
 	}
-	if got := c.delays(); !slices.Equal(got, []time.Duration{0, 0, 0}) {
+	if got := c.sleeps.Delays(); !slices.Equal(got, []time.Duration{0, 0, 0}) {
 		t.Errorf("delays %v, want three immediate reconnects", got)
 	}
 	if srv.Connections() != 4 {
 		t.Errorf("%d connections, want 4", srv.Connections())
 	}
-	if recs := c.log.records(t, "disconnecting"); len(recs) != 3 || recs[0]["level"] != "WARN" {
+	if recs := c.log.Records(t, "disconnecting"); len(recs) != 3 || recs[0]["level"] != "WARN" {
 		t.Errorf("disconnect logs %v", recs)
 	}
 }
@@ -313,20 +231,20 @@ func TestStreamtestStall(t *testing.T) {
 		Credentials: mockCreds, Lines: [][]byte{tweet("1"), tweet("2"), tweet("3")}, StallAfter: 1, KeepAlive: -1,
 	})
 	c := newClient(t, ts.URL, func(cfg *twitter.Config) { cfg.StallTimeout = 200 * time.Millisecond })
-	events, err := c.run(t, statuses(2))
-	if !errors.Is(err, errEnough) {
+	events, err := c.run(t, sourcetest.AfterStatuses(2))
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
-	if got := ids(events); !slices.Equal(got, []string{"1", "2"}) {
+	if got := sourcetest.StatusIDs(events); !slices.Equal(got, []string{"1", "2"}) {
 		t.Errorf("ids %v", got)
 	}
-	if got := c.delays(); !slices.Equal(got, []time.Duration{250 * time.Millisecond}) {
+	if got := c.sleeps.Delays(); !slices.Equal(got, []time.Duration{250 * time.Millisecond}) {
 		t.Errorf("delays %v, want [250ms]", got)
 	}
 	if srv.Connections() != 2 {
 		t.Errorf("%d connections, want 2", srv.Connections())
 	}
-	if recs := c.log.records(t, "reconnecting"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["err"]), "stalled") {
+	if recs := c.log.Records(t, "reconnecting"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["err"]), "stalled") {
 		t.Errorf("reconnect logs %v", recs)
 	}
 }
@@ -352,8 +270,8 @@ func TestStreamtestEveryMessageKind(t *testing.T) {
 				LimitEvery: 1, MalformedEvery: 2, GiantEvery: 3,
 			})
 			c := newClient(t, ts.URL, func(cfg *twitter.Config) { cfg.Delimited = delimited })
-			events, err := c.run(t, statuses(2))
-			if !errors.Is(err, errEnough) {
+			events, err := c.run(t, sourcetest.AfterStatuses(2))
+			if !errors.Is(err, sourcetest.ErrStop) {
 				t.Fatalf("Run = %v", err)
 			}
 			var kinds []string
@@ -367,21 +285,21 @@ func TestStreamtestEveryMessageKind(t *testing.T) {
 			if got := srv.Requests()[0].Params.Get("delimited"); (got == "length") != delimited {
 				t.Errorf("delimited param %q", got)
 			}
-			if recs := c.log.records(t, "malformed"); len(recs) != 2 {
+			if recs := c.log.Records(t, "malformed"); len(recs) != 2 {
 				t.Errorf("%d malformed logs, want 2 (after messages 2 and 4)", len(recs))
 			} else if p, _ := recs[0]["prefix"].(string); p == "" || len(p) > 120 || !strings.HasPrefix(streamtest.MalformedLine, p) {
 				t.Errorf("malformed prefix %q", p)
 			}
-			if recs := c.log.records(t, "oversized"); len(recs) != 1 {
+			if recs := c.log.Records(t, "oversized"); len(recs) != 1 {
 				t.Errorf("%d oversized logs, want 1 (after message 3)", len(recs))
 			} else if b, _ := recs[0]["bytes"].(float64); b < streamtest.DefaultGiantBytes {
 				t.Errorf("oversized bytes %v", b)
 			}
-			if recs := c.log.records(t, "limit notice"); len(recs) != 5 || recs[4]["track"] != 5.0 {
+			if recs := c.log.Records(t, "limit notice"); len(recs) != 5 || recs[4]["track"] != 5.0 {
 				t.Errorf("limit logs %v", recs)
 			}
-			if len(c.delays()) != 0 {
-				t.Errorf("reconnects %v: skipped lines must not cost a connection", c.delays())
+			if len(c.sleeps.Delays()) != 0 {
+				t.Errorf("reconnects %v: skipped lines must not cost a connection", c.sleeps.Delays())
 			}
 		})
 	}

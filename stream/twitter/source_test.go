@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -24,7 +22,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
-	"github.com/streambot/streambot/stream/internal/netstream"
+	"github.com/streambot/streambot/stream/internal/sourcetest"
 )
 
 // Distinctive credentials: no log line or error may ever contain one.
@@ -39,88 +37,26 @@ func allCreds() []string {
 	return []string{testCreds.ConsumerKey, testCreds.ConsumerSecret, testCreds.AccessToken, testCreds.AccessSecret}
 }
 
-var errStop = errors.New("test: stop")
-
 func statusLine(id string) string {
 	// No retweet_count on purpose: go-twitter recognized tweets by that key only.
 	return `{"id_str":"` + id + `","text":"python ` + id + `","user":{"id_str":"42","screen_name":"gopher","name":"Gopher"}}`
 }
 
-// sleepRecorder is the injected Sleep: it records each requested delay and
-// returns at once, so a test asserts the exact schedule in microseconds.
-type sleepRecorder struct {
-	mu     sync.Mutex
-	delays []time.Duration
-	limit  int                // cancel after this many sleeps; 0 = never
-	cancel context.CancelFunc // set by run
-}
-
-func (r *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	r.delays = append(r.delays, d)
-	n := len(r.delays)
-	r.mu.Unlock()
-	if r.limit > 0 && n >= r.limit {
-		r.cancel()
-	}
-	return ctx.Err()
-}
-
-func (r *sleepRecorder) got() []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.delays)
-}
-
-// logBuffer collects JSON log records.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// records returns the log records whose msg contains substr.
-func (l *logBuffer) records(t *testing.T, substr string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.Lines(l.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if strings.Contains(rec["msg"].(string), substr) {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
 type harness struct {
 	src    *Source
-	sleeps *sleepRecorder
-	logs   *logBuffer
+	sleeps *sourcetest.Sleeps
+	logs   *sourcetest.Logs
 }
 
 func newHarness(t *testing.T, baseURL string, opts ...func(*Config)) *harness {
 	t.Helper()
-	h := &harness{sleeps: &sleepRecorder{}, logs: &logBuffer{}}
+	h := &harness{sleeps: &sourcetest.Sleeps{}, logs: &sourcetest.Logs{}}
 	cfg := Config{
 		Credentials: testCreds,
 		BaseURL:     baseURL,
 		Track:       []string{"python"},
-		Logger:      slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Sleep:       h.sleeps.sleep,
+		Logger:      h.logs.Logger(),
+		Sleep:       h.sleeps.Sleep,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -133,37 +69,10 @@ func newHarness(t *testing.T, baseURL string, opts ...func(*Config)) *harness {
 	return h
 }
 
-// run calls Run until stop says so (emit then returns errStop), Run returns
-// by itself, or a 20 s safety net expires (a test failure).
+// run runs the Source until stop says so (see sourcetest.Run).
 func (h *harness) run(t *testing.T, stop func(events []stream.Event) bool) ([]stream.Event, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
-	defer cancel()
-	h.sleeps.cancel = cancel
-	var events []stream.Event
-	err := h.src.Run(ctx, func(ev stream.Event) error {
-		events = append(events, ev)
-		if stop != nil && stop(events) {
-			return errStop
-		}
-		return nil
-	})
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		t.Fatalf("Run did not finish; events %d, delays %v", len(events), h.sleeps.got())
-	}
-	return events, err
-}
-
-func afterStatuses(n int) func([]stream.Event) bool {
-	return func(evs []stream.Event) bool {
-		c := 0
-		for _, e := range evs {
-			if e.Kind == stream.KindStatus {
-				c++
-			}
-		}
-		return c >= n
-	}
+	return sourcetest.Run(t, h.src, h.sleeps, stop)
 }
 
 // A step answers one connection.
@@ -451,8 +360,8 @@ func TestRequestIsSignedFormPOST(t *testing.T) {
 				c.Language = []string{"en", "fr"}
 				c.Delimited = delimited
 			})
-			events, err := h.run(t, afterStatuses(1))
-			if !errors.Is(err, errStop) {
+			events, err := h.run(t, sourcetest.AfterStatuses(1))
+			if !errors.Is(err, sourcetest.ErrStop) {
 				t.Fatalf("Run = %v, want the emit error returned as is", err)
 			}
 			if len(events) != 1 || events[0].Status.ID != "1" {
@@ -525,7 +434,7 @@ func TestEveryMessageKind(t *testing.T) {
 		return Decode(b)
 	}
 	events, err := h.run(t, func(evs []stream.Event) bool { return len(evs) == 6 })
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
 	var kinds []string
@@ -555,7 +464,7 @@ func TestEveryMessageKind(t *testing.T) {
 		{"malformed message", "WARN", map[string]any{"bytes": float64(len(malformed)), "prefix": malformed[:120]}},
 	}
 	for _, c := range checks {
-		recs := h.logs.records(t, c.msg)
+		recs := h.logs.Records(t, c.msg)
 		if len(recs) != 1 {
 			t.Errorf("%d log records %q, want 1", len(recs), c.msg)
 			continue
@@ -617,18 +526,18 @@ func TestReconnectSchedule(t *testing.T) {
 				c.MaxLineBytes = 1000
 				c.Delimited = strings.HasSuffix(tt.name, "delimited framing")
 			})
-			_, err := h.run(t, afterStatuses(tt.stop))
-			if !errors.Is(err, errStop) {
+			_, err := h.run(t, sourcetest.AfterStatuses(tt.stop))
+			if !errors.Is(err, sourcetest.ErrStop) {
 				t.Fatalf("Run = %v", err)
 			}
-			if got := h.sleeps.got(); !slices.Equal(got, tt.want) {
+			if got := h.sleeps.Delays(); !slices.Equal(got, tt.want) {
 				t.Errorf("delays\n got %v\nwant %v", got, tt.want)
 			}
 			if got, want := srv.requests(), len(tt.want)+1; got != want {
 				t.Errorf("%d requests, want %d", got, want)
 			}
 			// Every reconnect is logged with its reason and delay.
-			if recs := h.logs.records(t, "reconnecting"); len(recs) != len(tt.want) {
+			if recs := h.logs.Records(t, "reconnecting"); len(recs) != len(tt.want) {
 				t.Errorf("%d reconnect log records, want %d", len(recs), len(tt.want))
 			} else {
 				for i, rec := range recs {
@@ -649,15 +558,15 @@ func TestNetworkErrorsRetryUntilCancelled(t *testing.T) {
 	base := srv.URL
 	srv.Close() // nothing listens: every dial is refused
 	h := newHarness(t, base)
-	h.sleeps.limit = 5
+	h.sleeps.Limit = 5
 	if _, err := h.run(t, nil); err != nil {
 		t.Fatalf("Run = %v, want nil after ctx was cancelled", err)
 	}
 	want := []time.Duration{250 * msec, 500 * msec, 750 * msec, time.Second, 1250 * msec}
-	if got := h.sleeps.got(); !slices.Equal(got, want) {
+	if got := h.sleeps.Delays(); !slices.Equal(got, want) {
 		t.Errorf("delays %v, want %v", got, want)
 	}
-	recs := h.logs.records(t, "reconnecting")
+	recs := h.logs.Records(t, "reconnecting")
 	if len(recs) != 5 || recs[0]["level"] != "WARN" || recs[0]["reason"] != "network" || !strings.Contains(fmt.Sprint(recs[0]["err"]), "refused") {
 		t.Errorf("reconnect logs: %v", recs)
 	}
@@ -701,83 +610,10 @@ func TestPermanentStatuses(t *testing.T) {
 			if !errors.As(err, &se) || se.StatusCode != tt.code || len(se.ServerMessage) > serverMessageBytes {
 				t.Errorf("StatusError = %+v", se)
 			}
-			if srv.requests() != 1 || len(h.sleeps.got()) != 0 {
-				t.Errorf("%d requests, sleeps %v: a permanent failure must not be retried", srv.requests(), h.sleeps.got())
+			if srv.requests() != 1 || len(h.sleeps.Delays()) != 0 {
+				t.Errorf("%d requests, sleeps %v: a permanent failure must not be retried", srv.requests(), h.sleeps.Delays())
 			}
 		})
-	}
-}
-
-// fakeTimers replaces time.AfterFunc for the stall watchdog: the test fires
-// the armed timer itself, so stall tests need no real waiting.
-type fakeTimers struct {
-	mu      sync.Mutex
-	current *fakeTimer
-	armedCh chan struct{}
-	delays  []time.Duration
-}
-
-type fakeTimer struct {
-	c     *fakeTimers
-	f     func()
-	d     time.Duration
-	armed bool
-}
-
-func newFakeTimers() *fakeTimers { return &fakeTimers{armedCh: make(chan struct{}, 1)} }
-
-func (c *fakeTimers) afterFunc(d time.Duration, f func()) netstream.Timer {
-	t := &fakeTimer{c: c, f: f}
-	t.Reset(d)
-	return t
-}
-
-func (t *fakeTimer) Reset(d time.Duration) bool {
-	t.c.mu.Lock()
-	was := t.armed
-	t.armed, t.d, t.c.current = true, d, t
-	t.c.delays = append(t.c.delays, d)
-	t.c.mu.Unlock()
-	select {
-	case t.c.armedCh <- struct{}{}:
-	default:
-	}
-	return was
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := t.armed
-	t.armed = false
-	return was
-}
-
-func (c *fakeTimers) armed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.current != nil && c.current.armed
-}
-
-// fire waits until a timer is armed and fires it, as if its time had passed.
-func (c *fakeTimers) fire(t *testing.T) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		c.mu.Lock()
-		cur := c.current
-		if cur != nil && cur.armed {
-			cur.armed = false
-			c.mu.Unlock()
-			cur.f()
-			return
-		}
-		c.mu.Unlock()
-		select {
-		case <-c.armedCh:
-		case <-deadline:
-			t.Fatal("the watchdog was never armed")
-		}
 	}
 }
 
@@ -825,25 +661,6 @@ func (c *bodyCounter) assertEachClosedOnce(t *testing.T, wantBodies int) {
 	}
 }
 
-// runAsync runs the Source in a goroutine and returns its result channel.
-func runAsync(ctx context.Context, src *Source, emit func(stream.Event) error) <-chan error {
-	done := make(chan error, 1)
-	go func() { done <- src.Run(ctx, emit) }()
-	return done
-}
-
-// wait returns Run's result, failing the test if it does not come.
-func wait(t *testing.T, done <-chan error) error {
-	t.Helper()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(20 * time.Second):
-		t.Fatal("Run did not return")
-		return nil
-	}
-}
-
 // A connection that goes silent after a status is closed when the stall
 // timer fires and reopened with the TCP back-off; each body is closed
 // exactly once. (go-twitter had no stall detection.)
@@ -851,53 +668,44 @@ func TestStallReconnects(t *testing.T) {
 	t.Parallel()
 	srv := newScriptServer(t)
 	srv.steps = []step{hangAfter(srv.done, statusLine("1")), serve(statusLine("2"))}
-	timers := newFakeTimers()
+	timers := sourcetest.NewTimers()
 	counter := &bodyCounter{base: http.DefaultTransport}
 	h := newHarness(t, srv.URL, func(c *Config) {
 		c.StallTimeout = 42 * time.Second
-		c.afterFunc = timers.afterFunc
+		c.afterFunc = timers.AfterFunc
 		c.HTTPClient = &http.Client{Transport: counter}
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	h.sleeps.cancel = cancel
+	h.sleeps.SetCancel(cancel)
 	events := make(chan stream.Event, 10)
-	done := runAsync(ctx, h.src, func(ev stream.Event) error {
+	done := sourcetest.Start(ctx, h.src, func(ev stream.Event) error {
 		events <- ev
 		if ev.Status.ID == "2" {
-			return errStop
+			return sourcetest.ErrStop
 		}
 		return nil
 	})
-	select {
-	case ev := <-events:
-		if ev.Kind != stream.KindStatus || ev.Status.ID != "1" {
-			t.Fatalf("first event %+v", ev)
-		}
-	case err := <-done:
-		t.Fatalf("Run = %v before the first status", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("no first status")
+	if ev := sourcetest.Next(t, events, done); ev.Kind != stream.KindStatus || ev.Status.ID != "1" {
+		t.Fatalf("first event %+v", ev)
 	}
-	timers.fire(t) // the connection has gone silent
-	if err := wait(t, done); !errors.Is(err, errStop) {
+	timers.Fire(t) // the connection has gone silent
+	if err := sourcetest.Wait(t, done); !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
 	if ev := <-events; ev.Kind != stream.KindStatus || ev.Status.ID != "2" {
 		t.Fatalf("after the stall: %+v", ev)
 	}
-	if got, want := h.sleeps.got(), []time.Duration{250 * msec}; !slices.Equal(got, want) {
+	if got, want := h.sleeps.Delays(), []time.Duration{250 * msec}; !slices.Equal(got, want) {
 		t.Errorf("delays %v, want %v", got, want)
 	}
 	counter.assertEachClosedOnce(t, 2)
-	timers.mu.Lock()
-	for _, d := range timers.delays {
+	for _, d := range timers.Delays() {
 		if d != 42*time.Second {
 			t.Errorf("watchdog armed for %v, want StallTimeout", d)
 		}
 	}
-	timers.mu.Unlock()
-	if recs := h.logs.records(t, "reconnecting"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["err"]), "stalled") {
+	if recs := h.logs.Records(t, "reconnecting"); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["err"]), "stalled") {
 		t.Errorf("stall not logged: %v", recs)
 	}
 }
@@ -907,21 +715,19 @@ func TestStallReconnects(t *testing.T) {
 func TestSlowEmitIsNotAStall(t *testing.T) {
 	t.Parallel()
 	srv := newScriptServer(t, serve(statusLine("1"), statusLine("2")))
-	timers := newFakeTimers()
-	h := newHarness(t, srv.URL, func(c *Config) { c.afterFunc = timers.afterFunc })
+	timers := sourcetest.NewTimers()
+	h := newHarness(t, srv.URL, func(c *Config) { c.afterFunc = timers.AfterFunc })
 	_, err := h.run(t, func(evs []stream.Event) bool {
-		if timers.armed() {
+		if timers.Armed() {
 			t.Error("the stall timer runs while emit blocks")
 		}
 		return len(evs) == 2
 	})
-	if !errors.Is(err, errStop) {
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
-	timers.mu.Lock()
-	defer timers.mu.Unlock()
-	if len(timers.delays) == 0 || timers.delays[0] != DefaultStallTimeout {
-		t.Errorf("watchdog armed for %v, want the default %v", timers.delays, DefaultStallTimeout)
+	if delays := timers.Delays(); len(delays) == 0 || delays[0] != DefaultStallTimeout {
+		t.Errorf("watchdog armed for %v, want the default %v", delays, DefaultStallTimeout)
 	}
 }
 
@@ -945,15 +751,15 @@ func TestStallBeforeHeadersRealTimer(t *testing.T) {
 		c.StallTimeout = time.Second
 		c.HTTPClient = &http.Client{} // http.DefaultTransport: no response-header timeout
 	})
-	events, err := h.run(t, afterStatuses(1))
-	if !errors.Is(err, errStop) || len(events) != 1 {
+	events, err := h.run(t, sourcetest.AfterStatuses(1))
+	if !errors.Is(err, sourcetest.ErrStop) || len(events) != 1 {
 		t.Fatalf("Run = %v, events %v", err, events)
 	}
-	got := h.sleeps.got()
+	got := h.sleeps.Delays()
 	if len(got) == 0 || got[0] != 250*msec {
 		t.Errorf("delays %v, want the TCP back-off starting at 250ms", got)
 	}
-	if recs := h.logs.records(t, "reconnecting"); len(recs) == 0 || recs[0]["reason"] != "network" || !strings.Contains(fmt.Sprint(recs[0]["err"]), "no response within 1s") {
+	if recs := h.logs.Records(t, "reconnecting"); len(recs) == 0 || recs[0]["reason"] != "network" || !strings.Contains(fmt.Sprint(recs[0]["err"]), "no response within 1s") {
 		t.Errorf("reconnect logs %v", recs)
 	}
 }
@@ -976,7 +782,7 @@ func TestLastMessageBeforeDrop(t *testing.T) {
 			srv := newScriptServer(t, serveRaw(tt.body), serve(statusLine("3")))
 			h := newHarness(t, srv.URL)
 			events, err := h.run(t, func(evs []stream.Event) bool { return evs[len(evs)-1].Status.ID == "3" })
-			if !errors.Is(err, errStop) {
+			if !errors.Is(err, sourcetest.ErrStop) {
 				t.Fatalf("Run = %v", err)
 			}
 			var ids []string
@@ -986,7 +792,7 @@ func TestLastMessageBeforeDrop(t *testing.T) {
 			if !slices.Equal(ids, tt.want) {
 				t.Errorf("ids %v, want %v", ids, tt.want)
 			}
-			if got := h.sleeps.got(); !slices.Equal(got, []time.Duration{0}) {
+			if got := h.sleeps.Delays(); !slices.Equal(got, []time.Duration{0}) {
 				t.Errorf("delays %v, want [0]", got)
 			}
 		})
@@ -998,16 +804,16 @@ func TestGiantLineIsSkipped(t *testing.T) {
 	giant := `{"id_str":"9","text":"` + strings.Repeat("x", 2<<20) + `"}`
 	srv := newScriptServer(t, serve(statusLine("1"), giant, statusLine("2")))
 	h := newHarness(t, srv.URL)
-	events, err := h.run(t, afterStatuses(2))
-	if !errors.Is(err, errStop) || events[0].Status.ID != "1" || events[1].Status.ID != "2" {
+	events, err := h.run(t, sourcetest.AfterStatuses(2))
+	if !errors.Is(err, sourcetest.ErrStop) || events[0].Status.ID != "1" || events[1].Status.ID != "2" {
 		t.Fatalf("Run = %v, events %+v", err, events)
 	}
-	recs := h.logs.records(t, "oversized")
+	recs := h.logs.Records(t, "oversized")
 	if len(recs) != 1 || recs[0]["bytes"] != float64(len(giant)) || recs[0]["level"] != "WARN" {
 		t.Errorf("oversized log records %v", recs)
 	}
-	if len(h.sleeps.got()) != 0 {
-		t.Errorf("a giant line must not cost a reconnect: %v", h.sleeps.got())
+	if len(h.sleeps.Delays()) != 0 {
+		t.Errorf("a giant line must not cost a reconnect: %v", h.sleeps.Delays())
 	}
 }
 
@@ -1039,10 +845,10 @@ func TestCancelReturnsNil(t *testing.T) {
 				c.Backoff = Backoff{HTTPInitial: time.Hour}
 			})
 			ctx, cancel := context.WithCancel(t.Context())
-			done := runAsync(ctx, h.src, func(stream.Event) error { return nil })
+			done := sourcetest.Start(ctx, h.src, func(stream.Event) error { return nil })
 			<-srv.received
 			cancel()
-			if err := wait(t, done); err != nil {
+			if err := sourcetest.Wait(t, done); err != nil {
 				t.Errorf("Run = %v, want nil", err)
 			}
 		})
@@ -1097,8 +903,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 			t.Errorf("%q leaked:\n%s", secret, out)
 		}
 	}
-	if !strings.Contains(out, "[REDACTED]") || len(h.sleeps.got()) != 4 {
-		t.Errorf("the scenario did not run as planned: delays %v\n%s", h.sleeps.got(), out)
+	if !strings.Contains(out, "[REDACTED]") || len(h.sleeps.Delays()) != 4 {
+		t.Errorf("the scenario did not run as planned: delays %v\n%s", h.sleeps.Delays(), out)
 	}
 }
 
@@ -1106,26 +912,19 @@ func TestSecretsNeverLeak(t *testing.T) {
 // that closes after one status, 300 times over.
 func TestReconnectsLeakNothing(t *testing.T) {
 	// Not parallel: it counts the process's goroutines.
-	before := runtime.NumGoroutine()
+	noLeak := sourcetest.LeakCheck(t)
 	srv := newScriptServer(t, serve(statusLine("1")))
 	h := newHarness(t, srv.URL, func(c *Config) { c.Logger = nil })
-	events, err := h.run(t, afterStatuses(300))
-	if !errors.Is(err, errStop) || len(events) != 300 {
+	events, err := h.run(t, sourcetest.AfterStatuses(300))
+	if !errors.Is(err, sourcetest.ErrStop) || len(events) != 300 {
 		t.Fatalf("Run = %v after %d events", err, len(events))
 	}
-	delays := h.sleeps.got()
+	delays := h.sleeps.Delays()
 	if len(delays) != 299 || slices.Max(delays) != 0 {
 		t.Errorf("%d delays (max %v), want 299 immediate reconnects", len(delays), slices.Max(delays))
 	}
 	srv.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond) // polling for goroutines to exit, not synchronizing
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		buf := make([]byte, 1<<20)
-		t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
-	}
+	noLeak()
 }
 
 // A Sleep hook that fails while ctx is live ends Run with its error rather

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -212,12 +211,8 @@ func endpoints(base string) (streamURL, rulesURL, shown string, err error) {
 	if base == "" {
 		base = DefaultURL
 	}
-	u, err := url.Parse(base)
+	u, err := netstream.ParseURL(base)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // url.Error repeats the URL, which may hold a password
-		}
 		return "", "", "", fmt.Errorf("%w: %s (BaseURL) is not a URL: %w", ErrInvalidConfig, EnvAPIURL, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

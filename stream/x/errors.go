@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/streambot/streambot/stream/internal/netstream"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -93,7 +94,7 @@ func newStatusError(endpoint string, code int, body []byte, shown string, redact
 		}
 	}
 	text = strings.Join(strings.Fields(text), " ")
-	e.ServerMessage = truncate([]byte(redact(text)), serverMessageBytes)
+	e.ServerMessage = netstream.Truncate([]byte(redact(text)), serverMessageBytes)
 
 	status := fmt.Sprintf("HTTP %d %s", code, http.StatusText(code))
 	said := ""

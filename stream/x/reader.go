@@ -2,10 +2,10 @@ package x
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
-	"unicode/utf8"
+
+	"github.com/streambot/streambot/stream/internal/netstream"
 )
 
 // readBufferSize is the bufio buffer of a stream: most messages (a few KiB)
@@ -54,7 +54,7 @@ func newLineReader(r io.Reader, maxLine int) *lineReader {
 func (r *lineReader) next() ([]byte, error) {
 	for {
 		line, err := r.readLine()
-		if err == nil && isBlank(line) {
+		if err == nil && netstream.IsBlank(line) {
 			continue // heartbeat
 		}
 		return line, err
@@ -69,7 +69,7 @@ func (r *lineReader) readLine() ([]byte, error) {
 	for {
 		chunk, err := r.br.ReadSlice('\n')
 		if err == nil && size == 0 {
-			if line := trimCR(chunk[:len(chunk)-1]); len(line) <= r.max {
+			if line := netstream.TrimCR(chunk[:len(chunk)-1]); len(line) <= r.max {
 				return line, nil // the common case: no copy
 			}
 		}
@@ -94,7 +94,7 @@ func (r *lineReader) readLine() ([]byte, error) {
 			if n > int64(r.max) {
 				return nil, &LineTooLongError{Size: n, Max: r.max}
 			}
-			return trimCR(r.buf[:len(r.buf)-1]), nil
+			return netstream.TrimCR(r.buf[:len(r.buf)-1]), nil
 		case err == bufio.ErrBufferFull:
 			// A line longer than the buffer: keep reading.
 		case discarding || len(r.buf) > r.max:
@@ -103,32 +103,4 @@ func (r *lineReader) readLine() ([]byte, error) {
 			return r.buf, err
 		}
 	}
-}
-
-func trimCR(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\r' {
-		return b[:n-1]
-	}
-	return b
-}
-
-func isBlank(b []byte) bool {
-	for _, c := range b {
-		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
-			return false
-		}
-	}
-	return true
-}
-
-// truncate returns at most n bytes of b as valid UTF-8 (cut at a rune
-// boundary; invalid bytes become '?'), for logs.
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		for n > 0 && !utf8.RuneStart(b[n]) {
-			n--
-		}
-		b = b[:n]
-	}
-	return string(bytes.ToValidUTF8(b, []byte("?")))
 }

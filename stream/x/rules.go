@@ -210,7 +210,7 @@ func (s *Source) ruleErrors(problems []Problem, ignore func(Problem) bool) error
 		if ignore(p) {
 			continue
 		}
-		what := s.redact(p.text())
+		what := s.secrets.Redact(p.text())
 		var route string
 		for _, r := range s.cfg.Rules {
 			if r.Value == p.Value {
@@ -219,7 +219,7 @@ func (s *Source) ruleErrors(problems []Problem, ignore func(Problem) bool) error
 		}
 		switch {
 		case p.Title == ProblemDuplicateRule:
-			other = append(other, s.redact(fmt.Sprintf("rule %q already exists (id %s)", p.Value, p.ID)))
+			other = append(other, s.secrets.Redact(fmt.Sprintf("rule %q already exists (id %s)", p.Value, p.ID)))
 		case route != "":
 			invalid = append(invalid, fmt.Sprintf("the rule of route %q, %q: %s", route, p.Value, what)) // values are ours
 		default:
@@ -277,7 +277,7 @@ func (s *Source) deleteRules(ctx context.Context, rules []Rule) error {
 	if n := resp.Meta.Summary.NotDeleted; n > 0 {
 		var why []string
 		for _, p := range resp.Errors {
-			why = append(why, s.redact(p.text()))
+			why = append(why, s.secrets.Redact(p.text()))
 		}
 		s.log.Warn("x: some stale rules were not deleted", "not_deleted", n, "errors", strings.Join(why, "; "))
 	}
@@ -308,12 +308,12 @@ func (s *Source) rulesRequest(ctx context.Context, method, u string, body, out a
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return &retryable{twitter.ReasonNetwork, fmt.Errorf("x: rules request: %s", s.redact(err.Error()))}
+		return &retryable{twitter.ReasonNetwork, fmt.Errorf("x: rules request: %s", s.secrets.Redact(err.Error()))}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxRulesBody))
 	if err != nil {
-		return &retryable{twitter.ReasonNetwork, fmt.Errorf("x: reading the rules response: %s", s.redact(err.Error()))}
+		return &retryable{twitter.ReasonNetwork, fmt.Errorf("x: reading the rules response: %s", s.secrets.Redact(err.Error()))}
 	}
 	if resp.StatusCode == http.StatusBadRequest && method == http.MethodPost {
 		var rr rulesResponse
@@ -325,7 +325,7 @@ func (s *Source) rulesRequest(ctx context.Context, method, u string, body, out a
 		}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		se := newStatusError("rules", resp.StatusCode, raw, s.shownURL, s.redact)
+		se := newStatusError("rules", resp.StatusCode, raw, s.shownURL, s.secrets.Redact)
 		if se.Permanent() {
 			return &stream.PermanentError{Err: se}
 		}

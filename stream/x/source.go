@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/streambot/streambot/stream"
@@ -36,6 +35,7 @@ type Source struct {
 	ownsClient     bool
 	requestTimeout time.Duration
 	log            *slog.Logger
+	secrets        netstream.Secrets // the token
 	// observer hears of connections and disconnections; never nil.
 	observer stream.ConnectionObserver
 }
@@ -64,21 +64,13 @@ func NewSource(cfg Config) (*Source, error) {
 	}
 	s := &Source{
 		cfg: cfg, streamURL: streamURL, rulesURL: rulesURL, shownURL: shown,
-		requestTimeout: DefaultRequestTimeout, log: cfg.Logger, observer: noObserver{},
+		requestTimeout: DefaultRequestTimeout, log: netstream.Logger(cfg.Logger),
+		secrets: netstream.NewSecrets(string(cfg.BearerToken)), observer: netstream.NoObserver{},
 	}
-	if cfg.HTTPClient == nil {
-		s.client, s.ownsClient = netstream.HTTPClient(), true
-	} else {
-		c := *cfg.HTTPClient
-		if c.Timeout > 0 && c.Timeout < s.requestTimeout {
-			s.requestTimeout = c.Timeout
-		}
-		c.Timeout = 0 // it would cut the stream short; the watchdog and contexts bound everything
-		s.client = &c
+	if c := cfg.HTTPClient; c != nil && c.Timeout > 0 && c.Timeout < s.requestTimeout {
+		s.requestTimeout = c.Timeout
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.client, s.ownsClient = netstream.StreamClient(cfg.HTTPClient)
 	return s, nil
 }
 
@@ -101,16 +93,8 @@ func (s *Source) Endpoint() string { return s.shownURL + StreamPath + "?" + Stre
 // before Run, not concurrently with it; package bot does, for its metrics
 // and /healthz.
 func (s *Source) Observe(o stream.ConnectionObserver) {
-	if o == nil {
-		o = noObserver{}
-	}
-	s.observer = o
+	s.observer = netstream.Observer(o)
 }
-
-type noObserver struct{}
-
-func (noObserver) Connected()          {}
-func (noObserver) Disconnected(string) {}
 
 // Run syncs the rules, then streams until ctx ends, a permanent failure,
 // or an emit error; see Source. It may be called again after it returned.
@@ -187,7 +171,7 @@ func (s *Source) logRetry(ctx context.Context, out outcome, d time.Duration) {
 		}
 	}
 	if out.err != nil {
-		attrs = append(attrs, "err", s.redact(out.err.Error()))
+		attrs = append(attrs, "err", s.secrets.Redact(out.err.Error()))
 	}
 	s.log.Log(ctx, level, msg, attrs...)
 }
@@ -225,20 +209,14 @@ func (s *Source) connect(ctx context.Context, bo *twitter.Backoff, emit func(str
 	req.Close = true // every reconnect gets a fresh connection; nothing idles afterwards
 
 	s.log.Debug("x: connecting", "url", s.shownURL+StreamPath)
-	wd.Arm()
-	resp, err := s.client.Do(req)
-	wd.Disarm()
+	resp, err := wd.Do(s.client, req, stalled)
 	if err != nil {
-		if stalled() {
-			err = fmt.Errorf("no response within %v", s.cfg.StallTimeout)
-		}
 		return outcome{reason: twitter.ReasonNetwork, err: err}
 	}
 	defer resp.Body.Close()
-	wd.R = resp.Body
 	if resp.StatusCode != http.StatusOK {
 		raw, _ := io.ReadAll(io.LimitReader(wd, 4<<10))
-		se := newStatusError("stream", resp.StatusCode, raw, s.shownURL, s.redact)
+		se := newStatusError("stream", resp.StatusCode, raw, s.shownURL, s.secrets.Redact)
 		if se.Permanent() {
 			return outcome{final: &stream.PermanentError{Err: se}}
 		}
@@ -293,7 +271,7 @@ func (s *Source) connect(ctx context.Context, bo *twitter.Backoff, emit func(str
 		}
 		// The stream ended. A last message that arrived whole but without
 		// its "\r\n" still counts: a truncated JSON object never decodes.
-		if !isBlank(msg) && ctx.Err() == nil {
+		if !netstream.IsBlank(msg) && ctx.Err() == nil {
 			if _, _, derr := decode(msg); derr == nil {
 				if _, final := handle(msg); final != nil {
 					return outcome{final: final}
@@ -323,40 +301,26 @@ func (s *Source) dispatch(msg []byte, ev stream.Event, p *Problem, err error, em
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrUnknownMessage):
-		s.log.Warn("x: skipping an unknown message", "bytes", len(msg), "prefix", s.prefix(msg))
+		s.log.Warn("x: skipping an unknown message", "bytes", len(msg), "prefix", s.secrets.Excerpt(msg))
 		return nil
 	default:
-		s.log.Warn("x: skipping a malformed message", "bytes", len(msg), "err", s.redact(err.Error()), "prefix", s.prefix(msg))
+		s.log.Warn("x: skipping a malformed message", "bytes", len(msg), "err", s.secrets.Redact(err.Error()), "prefix", s.secrets.Excerpt(msg))
 		return nil
 	}
 	// Texts the server wrote about the connection are redacted in the event
 	// too: consumers log them.
 	switch ev.Kind {
 	case stream.KindDisconnect:
-		ev.Disconnect.Reason = s.redact(ev.Disconnect.Reason)
+		ev.Disconnect.Reason = s.secrets.Redact(ev.Disconnect.Reason)
 	case stream.KindWarning:
-		ev.Warning.Code, ev.Warning.Message = s.redact(ev.Warning.Code), s.redact(ev.Warning.Message)
+		ev.Warning.Code, ev.Warning.Message = s.secrets.Redact(ev.Warning.Code), s.secrets.Redact(ev.Warning.Message)
 	}
 	switch ev.Kind {
 	case stream.KindDisconnect:
-		s.log.Warn("x: the server is disconnecting", "type", s.redact(p.DisconnectType), "reason", ev.Disconnect.Reason)
+		s.log.Warn("x: the server is disconnecting", "type", s.secrets.Redact(p.DisconnectType), "reason", ev.Disconnect.Reason)
 	case stream.KindWarning:
 		s.log.Warn("x: error in the stream", "title", ev.Warning.Code, "detail", ev.Warning.Message,
-			"type", s.redact(p.Type))
+			"type", s.secrets.Redact(p.Type))
 	}
 	return emit(ev)
-}
-
-// logPrefixBytes bounds the excerpt of a skipped message in logs.
-const logPrefixBytes = 120
-
-func (s *Source) prefix(msg []byte) string { return s.redact(truncate(msg, logPrefixBytes)) }
-
-// redact removes the token from text that came from the network or from
-// an error.
-func (s *Source) redact(text string) string {
-	if t := string(s.cfg.BearerToken); len(t) >= 4 {
-		text = strings.ReplaceAll(text, t, "[REDACTED]")
-	}
-	return text
 }

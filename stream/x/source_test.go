@@ -14,6 +14,7 @@ import (
 
 	"github.com/streambot/streambot/stream"
 	"github.com/streambot/streambot/stream/internal/netstream"
+	"github.com/streambot/streambot/stream/internal/sourcetest"
 	"github.com/streambot/streambot/stream/twitter"
 )
 
@@ -145,8 +146,8 @@ func TestRequests(t *testing.T) {
 	t.Parallel()
 	srv := newScriptServer(t, serve(postLine("1")))
 	h := newHarness(t, srv.URL+"/")
-	events, err := h.run(t, afterStatuses(1))
-	if !errors.Is(err, errStop) || len(events) != 1 {
+	events, err := h.run(t, sourcetest.AfterStatuses(1))
+	if !errors.Is(err, sourcetest.ErrStop) || len(events) != 1 {
 		t.Fatalf("Run = %v, events %+v", err, events)
 	}
 	reqs := srv.requests()
@@ -165,7 +166,7 @@ func TestRequests(t *testing.T) {
 			t.Errorf("%s %s: Authorization %q", r.method, r.path, r.auth)
 		}
 	}
-	if got := h.obs.got(); !slices.Equal(got, []string{"connected"}) {
+	if got := h.obs.Events(); !slices.Equal(got, []string{"connected"}) {
 		t.Errorf("observer %v", got)
 	}
 }
@@ -214,8 +215,8 @@ func TestPermanentStatuses(t *testing.T) {
 			if !ok || se.StatusCode != tt.code || !se.Permanent() || len(se.ServerMessage) > serverMessageBytes {
 				t.Errorf("StatusError = %+v", se)
 			}
-			if streams, _ := srv.counts(); streams != tt.stream || len(h.sleeps.got()) != 0 {
-				t.Errorf("%d stream requests, sleeps %v: a permanent failure must not be retried", streams, h.sleeps.got())
+			if streams, _ := srv.counts(); streams != tt.stream || len(h.sleeps.Delays()) != 0 {
+				t.Errorf("%d stream requests, sleeps %v: a permanent failure must not be retried", streams, h.sleeps.Delays())
 			}
 			if strings.Contains(err.Error(), testToken) {
 				t.Errorf("the error reveals the token: %v", err)
@@ -240,28 +241,28 @@ func TestReconnectSchedule(t *testing.T) {
 		serve(postLine("2"), "{"), // the last line is garbage
 	)
 	h := newHarness(t, srv.URL)
-	events, err := h.run(t, afterStatuses(2))
-	if !errors.Is(err, errStop) {
+	events, err := h.run(t, sourcetest.AfterStatuses(2))
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
-	if got := statusIDs(events); !slices.Equal(got, []string{"1", "2"}) {
+	if got := sourcetest.StatusIDs(events); !slices.Equal(got, []string{"1", "2"}) {
 		t.Errorf("statuses %v", got)
 	}
 	want := []time.Duration{5 * sec, 10 * sec, time.Minute, 2 * time.Minute, 0, 250 * msec}
-	if got := h.sleeps.got(); !slices.Equal(got, want) {
+	if got := h.sleeps.Delays(); !slices.Equal(got, want) {
 		t.Errorf("delays %v, want %v", got, want)
 	}
 	wantObs := []string{"disconnected:http", "disconnected:http", "disconnected:rate-limited", "disconnected:rate-limited",
 		"connected", "disconnected:dropped", "connected", "disconnected:network", "connected"}
-	if got := h.obs.got(); !slices.Equal(got, wantObs) {
+	if got := h.obs.Events(); !slices.Equal(got, wantObs) {
 		t.Errorf("observer\n got %v\nwant %v", got, wantObs)
 	}
-	recs := h.logs.records(t, "another client holds the filtered stream connection")
+	recs := h.logs.Records(t, "another client holds the filtered stream connection")
 	if len(recs) != 2 || recs[0]["reason"] != "rate-limited" || recs[0]["status"] != 429.0 ||
 		!strings.Contains(fmt.Sprint(recs[0]["err"]), "TooManyConnections") || recs[0]["level"] != "WARN" {
 		t.Errorf("429 log records %v", recs)
 	}
-	if recs := h.logs.records(t, "stream ended, reconnecting"); len(recs) != 4 || recs[0]["status"] != 503.0 {
+	if recs := h.logs.Records(t, "stream ended, reconnecting"); len(recs) != 4 || recs[0]["status"] != 503.0 {
 		t.Errorf("reconnect log records %v", recs)
 	}
 }
@@ -278,20 +279,20 @@ func TestSyncRetried(t *testing.T) {
 		listRules(testRules...),
 	}
 	h := newHarness(t, srv.URL)
-	if _, err := h.run(t, afterStatuses(1)); !errors.Is(err, errStop) {
+	if _, err := h.run(t, sourcetest.AfterStatuses(1)); !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
-	if got, want := h.sleeps.got(), []time.Duration{5 * sec, time.Minute, 10 * sec}; !slices.Equal(got, want) {
+	if got, want := h.sleeps.Delays(), []time.Duration{5 * sec, time.Minute, 10 * sec}; !slices.Equal(got, want) {
 		t.Errorf("delays %v, want %v", got, want)
 	}
 	if streams, rules := srv.counts(); streams != 1 || rules != 4 {
 		t.Errorf("%d stream and %d rules requests", streams, rules)
 	}
-	if recs := h.logs.records(t, "syncing the rules failed"); len(recs) != 3 || recs[2]["reason"] != "http" ||
+	if recs := h.logs.Records(t, "syncing the rules failed"); len(recs) != 3 || recs[2]["reason"] != "http" ||
 		!strings.Contains(fmt.Sprint(recs[2]["err"]), "malformed JSON") {
 		t.Errorf("sync log records %v", recs)
 	}
-	if got := h.obs.got(); !slices.Equal(got, []string{"connected"}) {
+	if got := h.obs.Events(); !slices.Equal(got, []string{"connected"}) {
 		t.Errorf("observer %v: a rule sync is not a connection", got)
 	}
 }
@@ -308,8 +309,8 @@ func TestOperationalDisconnect(t *testing.T) {
 		serve(postLine("2")),
 	}
 	h := newHarness(t, srv.URL)
-	events, err := h.run(t, afterStatuses(2))
-	if !errors.Is(err, errStop) {
+	events, err := h.run(t, sourcetest.AfterStatuses(2))
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
 	var kinds []string
@@ -322,17 +323,17 @@ func TestOperationalDisconnect(t *testing.T) {
 	if d := events[1].Disconnect; d.Reason != "This stream has been disconnected upstream for operational reasons." {
 		t.Errorf("disconnect %+v", d)
 	}
-	if got := statusIDs(events); !slices.Equal(got, []string{"1", "2"}) {
+	if got := sourcetest.StatusIDs(events); !slices.Equal(got, []string{"1", "2"}) {
 		t.Errorf("statuses %v", got)
 	}
-	if got, want := h.sleeps.got(), []time.Duration{0, 250 * msec}; !slices.Equal(got, want) {
+	if got, want := h.sleeps.Delays(), []time.Duration{0, 250 * msec}; !slices.Equal(got, want) {
 		t.Errorf("delays %v, want %v", got, want)
 	}
-	recs := h.logs.records(t, "the server is disconnecting")
+	recs := h.logs.Records(t, "the server is disconnecting")
 	if len(recs) != 2 || recs[0]["type"] != "UpstreamOperationalDisconnect" {
 		t.Errorf("disconnect logs %v", recs)
 	}
-	if got := h.obs.got(); !slices.Equal(got[:2], []string{"connected", "disconnected:dropped"}) || got[3] != "disconnected:network" {
+	if got := h.obs.Events(); !slices.Equal(got[:2], []string{"connected", "disconnected:dropped"}) || got[3] != "disconnected:network" {
 		t.Errorf("observer %v", got)
 	}
 }
@@ -354,11 +355,11 @@ func TestBadLinesSkipped(t *testing.T) {
 		"  \r\n" + postLine("3") // the last line arrives whole but without "\r\n"
 	srv := newScriptServer(t, serveRaw(body), serve(postLine("4")))
 	h := newHarness(t, srv.URL)
-	events, err := h.run(t, afterStatuses(4))
-	if !errors.Is(err, errStop) {
+	events, err := h.run(t, sourcetest.AfterStatuses(4))
+	if !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
-	if got := statusIDs(events); !slices.Equal(got, []string{"1", "2", "3", "4"}) {
+	if got := sourcetest.StatusIDs(events); !slices.Equal(got, []string{"1", "2", "3", "4"}) {
 		t.Errorf("statuses %v", got)
 	}
 	if len(events) != 5 || events[1].Kind != stream.KindWarning || events[1].Warning.Code != "Authorization Error" ||
@@ -376,7 +377,7 @@ func TestBadLinesSkipped(t *testing.T) {
 		{"error in the stream", 1, map[string]any{"title": "Authorization Error"}},
 	}
 	for _, c := range checks {
-		recs := h.logs.records(t, c.msg)
+		recs := h.logs.Records(t, c.msg)
 		if len(recs) != c.n {
 			t.Errorf("%d log records %q, want %d", len(recs), c.msg, c.n)
 			continue
@@ -387,7 +388,7 @@ func TestBadLinesSkipped(t *testing.T) {
 			}
 		}
 	}
-	if got := h.sleeps.got(); !slices.Equal(got, []time.Duration{0}) {
+	if got := h.sleeps.Delays(); !slices.Equal(got, []time.Duration{0}) {
 		t.Errorf("delays %v: bad lines must not cost a reconnect", got)
 	}
 }
@@ -398,50 +399,41 @@ func TestStallReconnects(t *testing.T) {
 	t.Parallel()
 	srv := newScriptServer(t)
 	srv.steps = []step{hangAfter(srv.done, postLine("1")), serve(postLine("2"))}
-	timers := newFakeTimers()
+	timers := sourcetest.NewTimers()
 	h := newHarness(t, srv.URL, func(c *Config) {
 		c.StallTimeout = 42 * sec
-		c.afterFunc = timers.afterFunc
+		c.afterFunc = timers.AfterFunc
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	events := make(chan stream.Event, 10)
-	done := runAsync(ctx, h.src, func(ev stream.Event) error {
+	done := sourcetest.Start(ctx, h.src, func(ev stream.Event) error {
 		events <- ev
 		if ev.Status.ID == "2" {
-			return errStop
+			return sourcetest.ErrStop
 		}
 		return nil
 	})
-	select {
-	case ev := <-events:
-		if ev.Kind != stream.KindStatus || ev.Status.ID != "1" {
-			t.Fatalf("first event %+v", ev)
-		}
-	case err := <-done:
-		t.Fatalf("Run = %v before the first status", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("no first status")
+	if ev := sourcetest.Next(t, events, done); ev.Kind != stream.KindStatus || ev.Status.ID != "1" {
+		t.Fatalf("first event %+v", ev)
 	}
-	timers.fire(t) // the connection has gone silent
-	if err := wait(t, done); !errors.Is(err, errStop) {
+	timers.Fire(t) // the connection has gone silent
+	if err := sourcetest.Wait(t, done); !errors.Is(err, sourcetest.ErrStop) {
 		t.Fatalf("Run = %v", err)
 	}
-	if got, want := h.sleeps.got(), []time.Duration{250 * msec}; !slices.Equal(got, want) {
+	if got, want := h.sleeps.Delays(), []time.Duration{250 * msec}; !slices.Equal(got, want) {
 		t.Errorf("delays %v, want %v", got, want)
 	}
-	timers.mu.Lock()
-	for _, d := range timers.delays {
+	for _, d := range timers.Delays() {
 		if d != 42*sec {
 			t.Errorf("watchdog armed for %v, want StallTimeout", d)
 		}
 	}
-	timers.mu.Unlock()
-	recs := h.logs.records(t, "reconnecting")
+	recs := h.logs.Records(t, "reconnecting")
 	if len(recs) != 1 || recs[0]["reason"] != "network" || !strings.Contains(fmt.Sprint(recs[0]["err"]), "stalled") {
 		t.Errorf("stall not logged: %v", recs)
 	}
-	if got := h.obs.got(); !slices.Equal(got, []string{"connected", "disconnected:network", "connected"}) {
+	if got := h.obs.Events(); !slices.Equal(got, []string{"connected", "disconnected:network", "connected"}) {
 		t.Errorf("observer %v", got)
 	}
 }
@@ -458,13 +450,13 @@ func TestStallBeforeHeadersRealTimer(t *testing.T) {
 		c.StallTimeout = 100 * msec
 		c.HTTPClient = &http.Client{} // no response-header timeout
 	})
-	events, err := h.run(t, afterStatuses(1))
-	if !errors.Is(err, errStop) || len(events) != 1 {
+	events, err := h.run(t, sourcetest.AfterStatuses(1))
+	if !errors.Is(err, sourcetest.ErrStop) || len(events) != 1 {
 		t.Fatalf("Run = %v, events %v", err, events)
 	}
 	// The real timer may also cut a later connection short on a loaded
 	// machine: every retry is a network one, and the first ended the hang.
-	recs := h.logs.records(t, "reconnecting")
+	recs := h.logs.Records(t, "reconnecting")
 	if len(recs) == 0 || !strings.Contains(fmt.Sprint(recs[0]["err"]), "no response within 100ms") {
 		t.Fatalf("reconnect logs %v", recs)
 	}
@@ -473,7 +465,7 @@ func TestStallBeforeHeadersRealTimer(t *testing.T) {
 			t.Errorf("reconnect log %v, want reason network", r)
 		}
 	}
-	delays := h.sleeps.got()
+	delays := h.sleeps.Delays()
 	for i, d := range delays {
 		if want := time.Duration(i+1) * 250 * msec; d != want {
 			t.Errorf("delays %v, want the network back-off 250ms, 500ms, ...", delays)
@@ -518,7 +510,7 @@ func TestCancelReturnsNil(t *testing.T) {
 				c.Backoff = twitter.Backoff{HTTPInitial: time.Hour}
 			})
 			ctx, cancel := context.WithCancel(t.Context())
-			done := runAsync(ctx, h.src, func(stream.Event) error { return nil })
+			done := sourcetest.Start(ctx, h.src, func(stream.Event) error { return nil })
 			for range tt.reqs {
 				<-srv.received
 			}
@@ -530,7 +522,7 @@ func TestCancelReturnsNil(t *testing.T) {
 				}
 			}
 			cancel()
-			if err := wait(t, done); err != nil {
+			if err := sourcetest.Wait(t, done); err != nil {
 				t.Errorf("Run = %v, want nil", err)
 			}
 		})
@@ -622,7 +614,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	if strings.Contains(out, testToken) {
 		t.Errorf("the token leaked:\n%s", out)
 	}
-	if !strings.Contains(out, "[REDACTED]") || len(h.sleeps.got()) != 5 {
-		t.Errorf("the scenario did not run as planned: delays %v\n%s", h.sleeps.got(), out)
+	if !strings.Contains(out, "[REDACTED]") || len(h.sleeps.Delays()) != 5 {
+		t.Errorf("the scenario did not run as planned: delays %v\n%s", h.sleeps.Delays(), out)
 	}
 }

@@ -1,11 +1,8 @@
 package x_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +10,7 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/stream"
+	"github.com/streambot/streambot/stream/internal/sourcetest"
 	"github.com/streambot/streambot/stream/x"
 	"github.com/streambot/streambot/stream/x/xtest"
 )
@@ -24,72 +22,14 @@ const fakeToken = "it-bearer-token-4c1d93be"
 
 var routes = []x.Rule{{Tag: "python", Value: "python"}, {Tag: "golang", Value: "golang OR #go"}}
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// records returns the JSON log records whose msg contains substr.
-func (b *syncBuffer) records(t *testing.T, substr string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.Lines(b.String()) {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
-		if strings.Contains(rec["msg"].(string), substr) {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
-// delays records the Source's reconnect delays and returns at once.
-type delays struct {
-	mu     sync.Mutex
-	d      []time.Duration
-	limit  int    // call cancel after this many; 0 = never
-	cancel func() // with limit
-}
-
-func (r *delays) sleep(ctx context.Context, d time.Duration) error {
-	r.mu.Lock()
-	r.d = append(r.d, d)
-	n := len(r.d)
-	r.mu.Unlock()
-	if r.limit > 0 && n >= r.limit {
-		r.cancel()
-	}
-	return ctx.Err()
-}
-
-func (r *delays) got() []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.d)
-}
-
-func newSource(t *testing.T, url string, rules []x.Rule, logs *syncBuffer, sleep *delays) *x.Source {
+func newSource(t *testing.T, url string, rules []x.Rule, logs *sourcetest.Logs, sleep *sourcetest.Sleeps) *x.Source {
 	t.Helper()
 	src, err := x.NewSource(x.Config{
 		BearerToken: fakeToken,
 		BaseURL:     url,
 		Rules:       rules,
-		Logger:      slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Sleep:       sleep.sleep,
+		Logger:      logs.Logger(),
+		Sleep:       sleep.Sleep,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -163,8 +103,8 @@ func TestSyncRules(t *testing.T) {
 				}
 				ids[e.value] = r.ID
 			}
-			logs := &syncBuffer{}
-			src := newSource(t, ts.URL, routes, logs, &delays{})
+			logs := &sourcetest.Logs{}
+			src := newSource(t, ts.URL, routes, logs, &sourcetest.Sleeps{})
 			res, err := src.SyncRules(t.Context())
 			if err != nil {
 				t.Fatalf("SyncRules: %v", err)
@@ -191,7 +131,7 @@ func TestSyncRules(t *testing.T) {
 			if want := []string{"golang=golang OR #go", "python=python"}; !slices.Equal(final, want) {
 				t.Errorf("rules on the server %q, want %q", final, want)
 			}
-			recs := logs.records(t, "rules synced")
+			recs := logs.Records(t, "rules synced")
 			if len(recs) != 1 || recs[0]["kept"] != float64(len(tt.kept)) || recs[0]["added"] != float64(len(tt.added)) ||
 				recs[0]["deleted"] != float64(len(tt.deleted)) {
 				t.Errorf("summary log %v", recs)
@@ -219,9 +159,9 @@ func TestSyncInvalidRule(t *testing.T) {
 	if _, err := srv.AddRule("rust", "rust"); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &sourcetest.Logs{}
 	rules := append(slices.Clone(routes), x.Rule{Tag: "web", Value: "(react OR vue) -is:retweet"})
-	src := newSource(t, ts.URL, rules, logs, &delays{})
+	src := newSource(t, ts.URL, rules, logs, &sourcetest.Sleeps{})
 	_, err := src.SyncRules(t.Context())
 	if !errors.Is(err, stream.ErrPermanent) {
 		t.Fatalf("SyncRules = %v, want a permanent error", err)
@@ -259,7 +199,7 @@ func TestListRulesPagination(t *testing.T) {
 		}
 		want = append(want, "t"+v+"="+v)
 	}
-	src := newSource(t, ts.URL, routes, &syncBuffer{}, &delays{})
+	src := newSource(t, ts.URL, routes, &sourcetest.Logs{}, &sourcetest.Sleeps{})
 	got, err := src.ListRules(t.Context())
 	if err != nil || !slices.Equal(values(got), want) {
 		t.Fatalf("ListRules = %q, %v", values(got), err)
@@ -292,8 +232,8 @@ func TestRunAgainstFake(t *testing.T) {
 			want = append(want, ev.Status.ID)
 		}
 	}
-	logs := &syncBuffer{}
-	sleep := &delays{}
+	logs := &sourcetest.Logs{}
+	sleep := &sourcetest.Sleeps{}
 	src := newSource(t, ts.URL, []x.Rule{{Tag: "python", Value: "python"}}, logs, sleep)
 	var got []string
 	disconnects := 0
@@ -325,13 +265,13 @@ func TestRunAgainstFake(t *testing.T) {
 	if disconnects != 2 || srv.Connections() != 3 {
 		t.Errorf("%d disconnects over %d connections, want 2 over 3", disconnects, srv.Connections())
 	}
-	if d := sleep.got(); !slices.Equal(d, []time.Duration{0, 0}) {
+	if d := sleep.Delays(); !slices.Equal(d, []time.Duration{0, 0}) {
 		t.Errorf("delays %v: after an operational disconnect of a live stream, reconnect at once", d)
 	}
-	if n := len(logs.records(t, "malformed message")); n != 5 {
+	if n := len(logs.Records(t, "malformed message")); n != 5 {
 		t.Errorf("%d malformed lines logged, want 5", n)
 	}
-	if n := len(logs.records(t, "oversized")); n != 2 {
+	if n := len(logs.Records(t, "oversized")); n != 2 {
 		t.Errorf("%d giant lines logged, want 2", n)
 	}
 }
@@ -343,34 +283,32 @@ func TestTooManyConnections(t *testing.T) {
 	srv, ts := xtest.NewTestServer(t, xtest.Config{Token: fakeToken, Heartbeat: 5 * time.Millisecond, ConnectGrace: -1})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	first := newSource(t, ts.URL, routes, &syncBuffer{}, &delays{})
+	first := newSource(t, ts.URL, routes, &sourcetest.Logs{}, &sourcetest.Sleeps{})
 	streaming := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		var once sync.Once
-		done <- first.Run(ctx, func(stream.Event) error {
-			once.Do(func() { close(streaming) })
-			return nil
-		})
-	}()
+	var once sync.Once
+	done := sourcetest.Start(ctx, first, func(stream.Event) error {
+		once.Do(func() { close(streaming) })
+		return nil
+	})
 	select {
 	case <-streaming:
 	case err := <-done:
 		t.Fatalf("the first client stopped: %v", err)
 	}
 
-	logs := &syncBuffer{}
+	logs := &sourcetest.Logs{}
 	ctx2, cancel2 := context.WithCancel(t.Context())
 	defer cancel2()
-	sleep := &delays{limit: 2, cancel: cancel2}
+	sleep := &sourcetest.Sleeps{Limit: 2}
+	sleep.SetCancel(cancel2)
 	second := newSource(t, ts.URL, routes, logs, sleep)
 	if err := second.Run(ctx2, func(stream.Event) error { return nil }); err != nil {
 		t.Errorf("second Run = %v", err)
 	}
-	if d := sleep.got(); !slices.Equal(d, []time.Duration{time.Minute, 2 * time.Minute}) {
+	if d := sleep.Delays(); !slices.Equal(d, []time.Duration{time.Minute, 2 * time.Minute}) {
 		t.Errorf("delays %v, want 1m, 2m", d)
 	}
-	recs := logs.records(t, "another client holds the filtered stream connection")
+	recs := logs.Records(t, "another client holds the filtered stream connection")
 	if len(recs) != 2 || recs[0]["reason"] != "rate-limited" || recs[0]["status"] != 429.0 {
 		t.Errorf("log records %v", recs)
 	}

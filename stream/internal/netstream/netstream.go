@@ -1,10 +1,14 @@
 // Package netstream holds what every networked source in stream/... needs
 // around a long-lived connection: the stall watchdog, a context-aware
-// sleep and an HTTP client with timeouts for every phase but the stream.
+// sleep and an HTTP client with timeouts for every phase but the stream;
+// and the small pieces their configurations and logs share: URL parsing
+// that keeps passwords out of errors, redaction of secrets, truncation of
+// network text for logs, framing helpers and the no-op observer.
 package netstream
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -69,6 +73,24 @@ func (w *Watchdog) Disarm() {
 	if w.timer != nil {
 		w.timer.Stop()
 	}
+}
+
+// Do sends req, whose context OnStall cancels, with the stall timer armed
+// until the response headers arrive, and makes the response's body R.
+// stalled reports whether OnStall ended the request; the error then says
+// that no response came within Timeout.
+func (w *Watchdog) Do(client *http.Client, req *http.Request, stalled func() bool) (*http.Response, error) {
+	w.Arm()
+	resp, err := client.Do(req)
+	w.Disarm()
+	if err != nil {
+		if stalled() {
+			err = fmt.Errorf("no response within %v", w.Timeout)
+		}
+		return nil, err
+	}
+	w.R = resp.Body
+	return resp, nil
 }
 
 // Sleep waits d or until ctx ends, returning ctx's error in that case. A
