@@ -123,5 +123,8 @@ func HTTPClient() *http.Client {
 	t.ResponseHeaderTimeout = 30 * time.Second
 	t.ExpectContinueTimeout = time.Second
 	t.IdleConnTimeout = 90 * time.Second
+	// A stream is one long body: the default 4 KiB buffer costs about one
+	// read syscall per status (31% of ingest CPU in streambench's profile).
+	t.ReadBufferSize = 64 << 10
 	return &http.Client{Transport: t}
 }
