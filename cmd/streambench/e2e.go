@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/streambot/streambot/handlers"
 	"github.com/streambot/streambot/stream/mock"
 	"github.com/streambot/streambot/stream/streamtest"
 	"github.com/streambot/streambot/stream/twitter"
@@ -81,7 +82,7 @@ func measureE2E(ctx context.Context, o *options, progress func(string, ...any)) 
 			return fail(errors.New("nothing forwarded within 30 s"))
 		}
 	}
-	if err := sleepCtx(ctx, o.windows.warmup); err != nil {
+	if err := handlers.SleepContext(ctx, o.windows.warmup); err != nil {
 		return fail(err)
 	}
 	n0, err := lines.count()
@@ -89,7 +90,7 @@ func measureE2E(ctx context.Context, o *options, progress func(string, ...any)) 
 		return fail(err)
 	}
 	t0, cpu0 := time.Now(), procCPU(cmd.Process.Pid)
-	if err := sleepCtx(ctx, o.windows.e2e); err != nil {
+	if err := handlers.SleepContext(ctx, o.windows.e2e); err != nil {
 		return fail(err)
 	}
 	n1, err := lines.count()
@@ -174,18 +175,6 @@ func procCPU(pid int) time.Duration {
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux.
 const clockTicks = 100
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
 
 // tailBuffer keeps the last 4 KiB written to it, for error messages.
 type tailBuffer struct{ b []byte }
