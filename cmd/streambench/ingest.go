@@ -210,17 +210,12 @@ func (m *meter) add(size int, matched bool) bool {
 	return true
 }
 
-func demoCredentials() twitter.Credentials {
-	d := streamtest.DemoCredentials()
-	return twitter.Credentials{ConsumerKey: d.ConsumerKey, ConsumerSecret: d.ConsumerSecret, AccessToken: d.AccessToken, AccessSecret: d.AccessSecret}
-}
-
 // errWindowOver ends a client's stream when its window is over.
 var errWindowOver = errors.New("window over")
 
 // ingestStreambot measures twitter.Source.
 func ingestStreambot(ctx context.Context, serverURL string, w windows) (ingestResult, error) {
-	src, err := twitter.NewSource(twitter.Config{Credentials: demoCredentials(), BaseURL: serverURL, Locations: world})
+	src, err := twitter.NewSource(twitter.Config{Credentials: twitter.Credentials(streamtest.DemoCredentials()), BaseURL: serverURL, Locations: world})
 	if err != nil {
 		return ingestResult{}, err
 	}

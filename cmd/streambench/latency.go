@@ -82,7 +82,7 @@ func latency(ctx context.Context, tb testing.TB, w windows) (latencyResult, erro
 		return latencyResult{}, err
 	}
 	defer stop()
-	src, err := twitter.NewSource(twitter.Config{Credentials: demoCredentials(), BaseURL: streamURL, Track: []string{"python"}})
+	src, err := twitter.NewSource(twitter.Config{Credentials: twitter.Credentials(streamtest.DemoCredentials()), BaseURL: streamURL, Track: []string{"python"}})
 	if err != nil {
 		return latencyResult{}, err
 	}

@@ -88,7 +88,7 @@ func backlog(ctx context.Context, serverURL string, n int, memprofile string) (b
 	if err != nil {
 		return backlogResult{}, err
 	}
-	src, err := twitter.NewSource(twitter.Config{Credentials: demoCredentials(), BaseURL: serverURL, Track: []string{"python"}})
+	src, err := twitter.NewSource(twitter.Config{Credentials: twitter.Credentials(streamtest.DemoCredentials()), BaseURL: serverURL, Track: []string{"python"}})
 	if err != nil {
 		return backlogResult{}, err
 	}

@@ -154,7 +154,7 @@ func TestObserverHearsConnectionsAndReasons(t *testing.T) {
 	_, ts := streamtest.NewTestServer(t, streamtest.Config{StatusCodes: []int{503}, DisconnectEvery: 2, Once: true})
 	demo := streamtest.DemoCredentials()
 	src, err := twitter.NewSource(twitter.Config{
-		Credentials: twitter.Credentials{ConsumerKey: demo.ConsumerKey, ConsumerSecret: demo.ConsumerSecret, AccessToken: demo.AccessToken, AccessSecret: demo.AccessSecret},
+		Credentials: twitter.Credentials(demo),
 		BaseURL:     ts.URL,
 		Track:       []string{"python"},
 		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
@@ -208,7 +208,7 @@ func BenchmarkIngest(b *testing.B) {
 	b.Run("streambot", func(b *testing.B) {
 		u := ingestServer(b)
 		src, err := twitter.NewSource(twitter.Config{
-			Credentials: twitter.Credentials{ConsumerKey: demo.ConsumerKey, ConsumerSecret: demo.ConsumerSecret, AccessToken: demo.AccessToken, AccessSecret: demo.AccessSecret},
+			Credentials: twitter.Credentials(demo),
 			BaseURL:     u.String(),
 			Locations:   world,
 		})
