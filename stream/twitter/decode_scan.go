@@ -34,8 +34,7 @@ type span struct {
 	esc    bool // contains a backslash escape
 }
 
-func (s span) present() bool { return s.lo > 0 }
-func (s span) empty() bool   { return s.hi == s.lo }
+func (s span) empty() bool { return s.hi == s.lo }
 
 // scanner reads one JSON text. Errors are *json.SyntaxError-like errors of
 // the scanner's own (errSyntax) or *json.UnmarshalTypeError for a value of
