@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -87,6 +88,28 @@ type Destination struct {
 	// Line is where the destination is defined in the file, for messages.
 	Line int `yaml:"-"`
 }
+
+// String shows d with its telegram token and webhook URL redacted, so that
+// fmt output of a Destination (or of a File) never carries a secret.
+func (d Destination) String() string {
+	type plain Destination // without methods, so Sprintf does not recurse
+	if d.Token != "" {
+		d.Token = redacted
+	}
+	if d.URL != "" {
+		d.URL = redacted
+	}
+	return fmt.Sprintf("%+v", plain(d))
+}
+
+// GoString is String, so %#v does not reveal the secrets either.
+func (d Destination) GoString() string { return d.String() }
+
+// LogValue keeps the secrets out of slog output.
+func (d Destination) LogValue() slog.Value { return slog.StringValue(d.String()) }
+
+// redacted replaces a secret in String.
+const redacted = "<redacted>"
 
 // Route sends the statuses a track expression matches to destinations.
 type Route struct {

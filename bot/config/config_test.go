@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,5 +107,27 @@ func TestLoadReadsAFile(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml"), nil); err == nil {
 		t.Error("Load of a missing file succeeded")
+	}
+}
+
+func TestPrintingTheConfigHidesSecrets(t *testing.T) {
+	t.Parallel()
+	f, err := Parse("x.yaml", []byte(strings.Replace(example, "routes:", "  - name: hook\n    type: webhook\n    url: https://hooks.example/T0/SECRET-HOOK-7\nroutes:", 1)),
+		env(map[string]string{"TELEGRAM_BOT_TOKEN": "SECRET-TOKEN-42"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "destination", f.Destinations[0], "hook", f.Destinations[2])
+	for _, text := range []string{
+		fmt.Sprint(f), fmt.Sprintf("%+v", f), fmt.Sprintf("%#v", f), fmt.Sprintf("%+v", *f),
+		fmt.Sprint(f.Destinations), fmt.Sprintf("%#v", f.Destinations[2]), logs.String(),
+	} {
+		if strings.Contains(text, "SECRET") {
+			t.Errorf("printed a secret: %s", text)
+		}
+		if !strings.Contains(text, "tg") && !strings.Contains(text, "hook") {
+			t.Errorf("printed nothing useful: %s", text)
+		}
 	}
 }
