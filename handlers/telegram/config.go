@@ -103,6 +103,22 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
+// String shows cfg with its Token redacted, so that fmt output of a Config
+// never carries the token.
+func (cfg Config) String() string {
+	type plain Config // without methods, so Sprintf does not recurse
+	if cfg.Token != "" {
+		cfg.Token = "<redacted>"
+	}
+	return fmt.Sprintf("%+v", plain(cfg))
+}
+
+// GoString is String, so %#v does not reveal the token either.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// LogValue keeps the token out of slog output.
+func (cfg Config) LogValue() slog.Value { return slog.StringValue(cfg.String()) }
+
 var channelName = regexp.MustCompile(`^@[A-Za-z][A-Za-z0-9_]{3,}$`)
 
 // validate checks cfg and returns it with defaults filled in.

@@ -173,6 +173,18 @@ func TestConfigValidation(t *testing.T) {
 	}
 }
 
+func TestPrintingTheConfigHidesTheToken(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Token: testToken, Chats: []string{"4242"}}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", cfg)
+	for _, text := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", &cfg), fmt.Sprintf("%#v", cfg), logs.String()} {
+		if strings.Contains(text, "TEST-token") || !strings.Contains(text, "4242") {
+			t.Errorf("printed the token, or not the chats: %s", text)
+		}
+	}
+}
+
 func TestSendsToEveryChatInOrder(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"1", "-1002", "@somechannel"}, func(c *Config) { c.DisablePreview = true })
