@@ -107,6 +107,31 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
+// String shows cfg with its URL reduced to scheme and host and its header
+// values redacted, so that fmt output of a Config never carries a secret.
+func (cfg Config) String() string {
+	type plain Config // without methods, so Sprintf does not recurse
+	if u, err := url.Parse(cfg.URL); err == nil {
+		cfg.URL = showURL(u)
+	} else {
+		cfg.URL = "<redacted>"
+	}
+	if cfg.Headers != nil {
+		shown := make(map[string]string, len(cfg.Headers))
+		for k := range cfg.Headers {
+			shown[k] = "<redacted>"
+		}
+		cfg.Headers = shown
+	}
+	return fmt.Sprintf("%+v", plain(cfg))
+}
+
+// GoString is String, so %#v does not reveal the secrets either.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// LogValue keeps the secrets out of slog output.
+func (cfg Config) LogValue() slog.Value { return slog.StringValue(cfg.String()) }
+
 // New returns the webhook destination: a Sender wrapped in the retry policy
 // and, inside it, the rate limit (so every attempt waits for its turn).
 func New(cfg Config) (handlers.Handler, error) {

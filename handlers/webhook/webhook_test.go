@@ -419,6 +419,22 @@ func TestConfigValidation(t *testing.T) {
 
 // TestSecretsNeverLeak fails in every way against a URL and a header that
 // are secrets, and looks for them in every error and log line.
+func TestPrintingTheConfigHidesSecrets(t *testing.T) {
+	t.Parallel()
+	for _, cfg := range []Config{
+		{URL: "https://hooks.example/services/T0/PATHSECRET?token=QUERYSECRET", Headers: map[string]string{"Authorization": "Bearer HEADERSECRET"}},
+		{URL: "https://user:PASSWORDSECRET@hooks.example/x\x00"},
+	} {
+		var logs bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", cfg)
+		for _, text := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", &cfg), fmt.Sprintf("%#v", cfg), logs.String()} {
+			if strings.Contains(text, "SECRET") || !strings.Contains(text, "https://") && !strings.Contains(text, "<redacted>") {
+				t.Errorf("printed a secret, or not the URL: %s", text)
+			}
+		}
+	}
+}
+
 func TestSecretsNeverLeak(t *testing.T) {
 	t.Parallel()
 	const path, query, header = "/services/T000/B000/XXXXSECRETPATH", "token=QUERYSECRET", "Bearer HEADERSECRET"
