@@ -298,36 +298,24 @@ const (
 
 // spaceEnd returns the index of the first rune of s that is not a space,
 // or len(s).
-func spaceEnd(s string) int {
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if asciiClass[c] != classSpace {
-				return i
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if !unicode.IsSpace(r) {
-			return i
-		}
-		i += size
-	}
-	return len(s)
-}
+func spaceEnd(s string) int { return spanEnd(s, true) }
 
 // wordEnd returns the index of the first space rune in s, or len(s).
-func wordEnd(s string) int {
+func wordEnd(s string) int { return spanEnd(s, false) }
+
+// spanEnd returns the index of the first rune of s whose being a space
+// differs from space, or len(s).
+func spanEnd(s string, space bool) int {
 	for i := 0; i < len(s); {
 		if c := s[i]; c < utf8.RuneSelf {
-			if asciiClass[c] == classSpace {
+			if (asciiClass[c] == classSpace) != space {
 				return i
 			}
 			i++
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
-		if unicode.IsSpace(r) {
+		if unicode.IsSpace(r) != space {
 			return i
 		}
 		i += size
