@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -184,6 +185,15 @@ func Parse(path string, data []byte, getenv func(string) string) (*File, error) 
 	}
 	f := &File{Path: path}
 	if err := decode(root.Content[0], f); err != nil {
+		// The YAML library quotes the offending value, which may have come
+		// from a ${SECRET}: report the error of the file as written instead.
+		var raw yaml.Node
+		err = errors.New("a value from the environment has the wrong type for its field")
+		if yaml.Unmarshal(data, &raw) == nil {
+			if rawErr := decode(raw.Content[0], &File{}); rawErr != nil {
+				err = rawErr
+			}
+		}
 		return nil, fmt.Errorf("config: %s: %w", path, err)
 	}
 	if err := f.validate(); err != nil {

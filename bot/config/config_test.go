@@ -97,6 +97,17 @@ func TestExpandedSecretIsNotInErrors(t *testing.T) {
 	}
 }
 
+// A ${SECRET} in a field of the wrong type: the YAML library would quote
+// the value; the error shows the placeholder instead.
+func TestTypeErrorDoesNotQuoteAnExpandedSecret(t *testing.T) {
+	t.Parallel()
+	bad := strings.Replace(example, "    chats: [\"-1001234567890\", \"@python_news\"]", "    chats: [\"-1001234567890\"]\n    split: ${TELEGRAM_BOT_TOKEN}", 1)
+	_, err := Parse("x.yaml", []byte(bad), env(map[string]string{"TELEGRAM_BOT_TOKEN": "SECRET-TOKEN-42"}))
+	if err == nil || strings.Contains(err.Error(), "SECRET") || !strings.Contains(err.Error(), "${TELEG") {
+		t.Errorf("error = %v: want the placeholder, not the token", err)
+	}
+}
+
 func TestLoadReadsAFile(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "c.yaml")
