@@ -43,10 +43,15 @@ type Status struct {
 	// URLs holds the links in the post: expanded and display forms.
 	URLs []URL
 
-	// Matched names what selected the status on its way to a destination: the
-	// route name or the track phrases. Sources leave it empty; the match
+	// Matched holds the track phrases that selected the status (for every
+	// route that took it, each phrase once). Sources leave it empty; the match
 	// middleware sets it on its own copy.
 	Matched []string
+
+	// Routes names the routes that took the status, in configuration order,
+	// as a destination sees it: only the routes that lead to that
+	// destination. Sources and filters leave it empty; package bot sets it.
+	Routes []string
 
 	// Rules holds the tags of the server-side rules the post matched, for a
 	// network that filters by rules (the X API v2 filtered stream tags each
