@@ -1,0 +1,227 @@
+package journal
+
+import (
+	"context"
+	"io"
+	"sync/atomic"
+	"time"
+)
+
+// consumer is one destination's durable position in the log: a queue of
+// the sequence numbers still to deliver and the record in flight. Its
+// queue and marks are guarded by the Journal's mutex.
+type consumer struct {
+	j      *Journal
+	idx    int
+	name   string
+	cap    int
+	mark   Mark // as last committed (Open: as loaded)
+	stored bool // mark is in Storage
+
+	queue    seqQueue // waiting, in order; the one in flight is not in it
+	inflight uint64   // 0 when none
+	current  *Record  // the record in flight
+	acked    int      // acks not yet committed
+
+	notify  chan struct{} // records were appended, or the journal sealed
+	dropped atomic.Int64
+	depth   atomic.Int64
+	oldest  atomic.Int64 // unix ns of the record in flight, 0 when idle
+
+	// Owned by the reading goroutine: the decoded chunk a consumer that
+	// fell behind the in-memory tail is reading.
+	chunk      []*Record
+	chunkFirst uint64
+}
+
+// enqueue adds seq to the queue. Call with j.mu held.
+func (c *consumer) enqueue(seq uint64) {
+	c.queue.push(seq)
+	c.depth.Add(1)
+}
+
+// trim drops the oldest waiting records over the cap. Call with j.mu held.
+func (c *consumer) trim() {
+	n := c.queue.len() - c.cap
+	if n <= 0 {
+		return
+	}
+	for range n {
+		c.queue.pop()
+	}
+	c.depth.Add(-int64(n))
+	if total := c.dropped.Add(int64(n)); crossedPowerOf10(total-int64(n), total) {
+		c.j.log.Warn("destination queue over its cap: dropping the oldest statuses",
+			"destination", c.name, "queue_cap", c.cap, "dropped", n, "dropped_total", total)
+	}
+}
+
+// Next implements Consumer.
+func (c *consumer) Next(ctx context.Context) (*Record, error) {
+	j := c.j
+	j.mu.Lock()
+	for {
+		if c.current != nil {
+			r := c.current
+			j.mu.Unlock()
+			return r, nil
+		}
+		var wait <-chan struct{}
+		switch {
+		case c.acked >= j.opt.AckWindow:
+			wait = j.progress // bound what a crash redelivers
+		case c.queue.len() == 0:
+			if j.sealed || j.closing {
+				j.mu.Unlock()
+				return nil, io.EOF
+			}
+			wait = c.notify
+		}
+		if wait == nil {
+			break
+		}
+		j.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		j.mu.Lock()
+	}
+	seq := c.queue.pop()
+	c.inflight = seq
+	r := j.record(seq)
+	var first, end uint64
+	var stored bool
+	if r == nil {
+		first, end, stored = j.chunkOf(seq)
+	}
+	j.mu.Unlock()
+
+	if r == nil {
+		r = c.fromStorage(seq, first, end, stored)
+	}
+	j.mu.Lock()
+	c.current = r
+	j.mu.Unlock()
+	c.oldest.Store(r.Time.UnixNano())
+	return r, nil
+}
+
+// fromStorage returns record seq of the stored chunk [first, end), reading
+// and decoding the chunk when it is not the one already held.
+func (c *consumer) fromStorage(seq, first, end uint64, stored bool) *Record {
+	j := c.j
+	if !stored {
+		return &Record{Seq: seq, To: []int{c.idx}, Err: errMissing(seq)}
+	}
+	if c.chunk == nil || c.chunkFirst != first {
+		c.chunk, c.chunkFirst = j.readChunk(first, end), first
+	}
+	r := c.chunk[seq-first]
+	c.chunk[seq-first] = nil // handed out: the chunk need not hold it
+	if seq+1 == end {
+		c.chunk = nil
+	}
+	if r == nil { // asked twice: read it again
+		r = j.readChunk(first, end)[seq-first]
+	}
+	return r
+}
+
+// Ack implements Consumer.
+func (c *consumer) Ack(seq uint64) {
+	j := c.j
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if c.current == nil || c.inflight != seq {
+		return
+	}
+	c.current, c.inflight = nil, 0
+	c.acked++
+	c.depth.Add(-1)
+	c.oldest.Store(0)
+	poke(j.kick)
+}
+
+// Depth implements Consumer.
+func (c *consumer) Depth() int { return int(c.depth.Load()) }
+
+// Oldest implements Consumer.
+func (c *consumer) Oldest() time.Time {
+	if ns := c.oldest.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+// Dropped implements Consumer.
+func (c *consumer) Dropped() int64 { return c.dropped.Load() }
+
+// markNow is the consumer's mark as of a commit that stores every record
+// below next. Call with j.mu held.
+func (c *consumer) markNow(next uint64) Mark {
+	floor := next
+	if c.queue.len() > 0 {
+		floor = min(floor, c.queue.front())
+	}
+	return Mark{ID: c.mark.ID, Floor: floor, InFlight: c.inflight}
+}
+
+// need is the lowest seq the consumer still needs from memory: the front
+// of its queue (the record in flight it holds itself). Call with j.mu held.
+func (c *consumer) need() uint64 {
+	if c.queue.len() > 0 {
+		return c.queue.front()
+	}
+	return c.j.head
+}
+
+// seqQueue is a FIFO of sequence numbers in a ring buffer that grows and
+// shrinks with its contents.
+type seqQueue struct {
+	buf  []uint64
+	head int
+	n    int
+}
+
+func (q *seqQueue) len() int { return q.n }
+
+func (q *seqQueue) front() uint64 { return q.buf[q.head] }
+
+func (q *seqQueue) push(v uint64) {
+	if q.n == len(q.buf) {
+		q.resize(max(16, 2*len(q.buf)))
+	}
+	q.buf[(q.head+q.n)%len(q.buf)] = v
+	q.n++
+}
+
+func (q *seqQueue) pop() uint64 {
+	v := q.buf[q.head]
+	q.head = (q.head + 1) % len(q.buf)
+	q.n--
+	if len(q.buf) > 64 && q.n < len(q.buf)/4 {
+		q.resize(len(q.buf) / 2)
+	}
+	return v
+}
+
+func (q *seqQueue) resize(size int) {
+	buf := make([]uint64, size)
+	for i := range q.n {
+		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	}
+	q.buf, q.head = buf, 0
+}
+
+// crossedPowerOf10 reports whether a count going from before to after
+// reached 1, 10, 100, ...: warnings are logged that often.
+func crossedPowerOf10(before, after int64) bool {
+	for p := int64(1); p > 0 && p <= after; p *= 10 {
+		if before < p {
+			return true
+		}
+	}
+	return false
+}
