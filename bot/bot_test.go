@@ -67,7 +67,7 @@ func (s *sink) ids() []string {
 }
 
 func route(name, expr string, dests ...string) Route {
-	return Route{Name: name, Filter: handlers.Match(name, track.MustCompile(expr)), Destinations: dests}
+	return Route{Name: name, Filter: handlers.Match(track.MustCompile(expr)), Destinations: dests}
 }
 
 func run(t *testing.T, cfg Config) *Bot {

@@ -62,7 +62,7 @@ func TestCrashChild(t *testing.T) {
 	defer store.Close()
 	b, err := bot.New(bot.Config{
 		Source:        src,
-		Routes:        []bot.Route{{Name: "python", Filter: handlers.Match("python", track.MustCompile("python")), Destinations: []string{"telegram"}}},
+		Routes:        []bot.Route{{Name: "python", Filter: handlers.Match(track.MustCompile("python")), Destinations: []string{"telegram"}}},
 		Destinations:  []bot.Destination{{Name: "telegram", Handler: sender}},
 		Store:         store,
 		AckWindow:     crashAckWindow,

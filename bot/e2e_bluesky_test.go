@@ -88,7 +88,7 @@ func blueskyBot(t *testing.T, ctx context.Context, src stream.Source, tg *telegr
 	}
 	b, err := bot.New(bot.Config{
 		Source:        src,
-		Routes:        []bot.Route{{Name: "python", Filter: handlers.Match("python", track.MustCompile("python")), Destinations: []string{"telegram"}}},
+		Routes:        []bot.Route{{Name: "python", Filter: handlers.Match(track.MustCompile("python")), Destinations: []string{"telegram"}}},
 		Destinations:  []bot.Destination{{Name: "telegram", Handler: sender}},
 		Store:         store,
 		StatsInterval: -1,

@@ -76,7 +76,7 @@ func TestMastodonStreamToTelegram(t *testing.T) {
 			return next.Handle(ctx, s)
 		})
 	}
-	match := handlers.Match("python", track.MustCompile("python"))
+	match := handlers.Match(track.MustCompile("python"))
 	gate := handlers.HandlerFunc(func(ctx context.Context, s *stream.Status) error {
 		gateOnce.Do(func() {
 			select {

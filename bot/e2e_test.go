@@ -68,7 +68,7 @@ func TestTwitterStreamToTelegram(t *testing.T) {
 	}
 	b, err := bot.New(bot.Config{
 		Source:        src,
-		Routes:        []bot.Route{{Name: "python", Filter: handlers.Match("python", track.MustCompile("python")), Destinations: []string{"telegram"}}},
+		Routes:        []bot.Route{{Name: "python", Filter: handlers.Match(track.MustCompile("python")), Destinations: []string{"telegram"}}},
 		Destinations:  []bot.Destination{{Name: "telegram", Handler: sender}},
 		StatsInterval: -1,
 	})

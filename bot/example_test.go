@@ -43,7 +43,7 @@ func Example_twitter() {
 		Source: src,
 		Routes: []bot.Route{{
 			Name:         "python",
-			Filter:       handlers.Match("python", track.MustCompile("python")),
+			Filter:       handlers.Match(track.MustCompile("python")),
 			Destinations: []string{"print"},
 		}},
 		Destinations: []bot.Destination{{Name: "print", Handler: onStatus}},
@@ -78,7 +78,7 @@ func Example_listener() {
 		Source: src,
 		Routes: []bot.Route{{
 			Name:         "python",
-			Filter:       handlers.Match("python", track.MustCompile("python")),
+			Filter:       handlers.Match(track.MustCompile("python")),
 			Destinations: []string{"print"},
 		}},
 		Destinations: []bot.Destination{{Name: "print", Handler: onStatus}},
@@ -118,8 +118,8 @@ func Example_routing() {
 	b, err := bot.New(bot.Config{
 		Source: src,
 		Routes: []bot.Route{
-			{Name: "python", Filter: handlers.Match("python", track.MustCompile("python")), Destinations: []string{"py-channel"}},
-			{Name: "golang", Filter: handlers.Match("golang", track.MustCompile("golang,go")), Destinations: []string{"go-channel"}},
+			{Name: "python", Filter: handlers.Match(track.MustCompile("python")), Destinations: []string{"py-channel"}},
+			{Name: "golang", Filter: handlers.Match(track.MustCompile("golang,go")), Destinations: []string{"go-channel"}},
 		},
 		Destinations: []bot.Destination{
 			{Name: "py-channel", Handler: collect(&pyChannel)},

@@ -45,7 +45,7 @@ func BenchmarkTwitterToJSONL(b *testing.B) {
 			defer sink.Close()
 			cfg := bot.Config{
 				Source:        src,
-				Routes:        []bot.Route{{Name: "python", Filter: handlers.Match("python", track.MustCompile("python")), Destinations: []string{"jsonl"}}},
+				Routes:        []bot.Route{{Name: "python", Filter: handlers.Match(track.MustCompile("python")), Destinations: []string{"jsonl"}}},
 				StatsInterval: -1,
 			}
 			var o *bot.Outbox

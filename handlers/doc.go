@@ -12,7 +12,7 @@
 // destination the route names.
 //
 //	h := handlers.Chain(
-//		handlers.Match("python", track.MustCompile("python")),
+//		handlers.Match(track.MustCompile("python")),
 //		handlers.DropRetweets(),
 //	)(handlers.Console(os.Stdout))
 //

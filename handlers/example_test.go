@@ -36,7 +36,7 @@ func Example_middleware() {
 		return nil
 	})
 	h := handlers.Chain(
-		handlers.Match("", track.MustCompile("python,golang")), // Matched = the phrases that matched
+		handlers.Match(track.MustCompile("python,golang")), // Matched = the phrases that matched
 		handlers.DropRetweets(),
 		truncate(24),
 	)(show)
@@ -74,21 +74,18 @@ func ExampleHandlerFunc() {
 	// Output: Python 3.13 is out
 }
 
-// With a name, Match labels what it passes with that name (package bot uses
-// the route's name); with an empty name, with the phrases that matched.
+// Match labels what it passes with the phrases that matched; the routes
+// that took a status are package bot's to record, in Status.Routes.
 func ExampleMatch() {
 	show := handlers.HandlerFunc(func(_ context.Context, s *stream.Status) error {
 		fmt.Println(s.Matched)
 		return nil
 	})
 	m := track.MustCompile("python,golang")
-	s := &stream.Status{Text: "Golang and Python"}
 	ctx := context.Background()
-	_ = handlers.Match("languages", m)(show).Handle(ctx, s)
-	_ = handlers.Match("", m)(show).Handle(ctx, s)
-	_ = handlers.Match("", m)(show).Handle(ctx, &stream.Status{Text: "Rust"}) // dropped
+	_ = handlers.Match(m)(show).Handle(ctx, &stream.Status{Text: "Golang and Python"})
+	_ = handlers.Match(m)(show).Handle(ctx, &stream.Status{Text: "Rust"}) // dropped
 	// Output:
-	// [languages]
 	// [python golang]
 }
 

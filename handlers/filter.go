@@ -10,18 +10,14 @@ import (
 )
 
 // Match passes on the statuses that m matches and drops the rest. The
-// status passed on is a copy whose Matched is name, or, when name is empty,
-// the phrases that matched.
-func Match(name string, m *track.Matcher) Middleware {
+// status passed on is a copy whose Matched is the phrases that matched. It
+// does not name the route: package bot records the routes that took a
+// status in Status.Routes.
+func Match(m *track.Matcher) Middleware {
 	return func(next Handler) Handler {
 		return HandlerFunc(func(ctx context.Context, s *stream.Status) error {
-			var matched []string
-			if name != "" {
-				if !m.Match(s) {
-					return nil
-				}
-				matched = []string{name}
-			} else if matched = m.AppendMatches(nil, s); len(matched) == 0 {
+			matched := m.AppendMatches(nil, s)
+			if len(matched) == 0 {
 				return nil
 			}
 			c := *s
@@ -33,16 +29,16 @@ func Match(name string, m *track.Matcher) Middleware {
 
 // MatchOrFrom is Match that also passes on statuses whose author ID is in
 // authors, as Twitter combines track and follow with OR. A status taken
-// only for its author gets Matched "from:<author id>" (or name).
-func MatchOrFrom(name string, m *track.Matcher, authors []string) Middleware {
+// only for its author gets Matched "from:<author id>".
+func MatchOrFrom(m *track.Matcher, authors []string) Middleware {
 	if len(authors) == 0 {
-		return Match(name, m)
+		return Match(m)
 	}
 	from := make(map[string]bool, len(authors))
 	for _, a := range authors {
 		from[a] = true
 	}
-	match := Match(name, m)
+	match := Match(m)
 	return func(next Handler) Handler {
 		byTrack := match(next)
 		return HandlerFunc(func(ctx context.Context, s *stream.Status) error {
@@ -50,30 +46,19 @@ func MatchOrFrom(name string, m *track.Matcher, authors []string) Middleware {
 				return byTrack.Handle(ctx, s)
 			}
 			c := *s
-			c.Matched = []string{name}
-			if name == "" {
-				c.Matched = []string{"from:" + s.Author.ID}
-			}
+			c.Matched = []string{"from:" + s.Author.ID}
 			return next.Handle(ctx, &c)
 		})
 	}
 }
 
-// Tagged passes on the statuses that the network matched to a server-side
-// rule tagged tag (stream.Status.Rules, e.g. the X API v2 filtered stream),
-// as a copy whose Matched is tag. It is Match for sources that filter on
-// the server.
+// Tagged passes on, unchanged, the statuses that the network matched to a
+// server-side rule tagged tag (stream.Status.Rules, e.g. the X API v2
+// filtered stream). It is Match for sources that filter on the server; it
+// leaves Matched alone, since the server does not say which phrases
+// matched.
 func Tagged(tag string) Middleware {
-	return func(next Handler) Handler {
-		return HandlerFunc(func(ctx context.Context, s *stream.Status) error {
-			if !slices.Contains(s.Rules, tag) {
-				return nil
-			}
-			c := *s
-			c.Matched = []string{tag}
-			return next.Handle(ctx, &c)
-		})
-	}
+	return Filter(func(s *stream.Status) bool { return slices.Contains(s.Rules, tag) })
 }
 
 // Exclude drops the statuses that m matches and passes on the rest.

@@ -58,14 +58,14 @@ func TestFilters(t *testing.T) {
 		mw   Middleware
 		want []string
 	}{
-		{"match", Match("", m), []string{"1", "2", "3", "5"}},
+		{"match", Match(m), []string{"1", "2", "3", "5"}},
 		{"drop retweets", DropRetweets(), []string{"1", "3", "4", "5"}},
 		{"drop replies", DropReplies(), []string{"1", "2", "3", "4"}},
 		{"exclude", Exclude(track.MustCompile("snake,golang")), []string{"1", "2", "3"}},
 		{"languages", Languages("en", " DE "), []string{"1", "2", "3", "4", "5"}},
 		{"language en only", Languages("en"), []string{"1", "2", "4", "5"}},
 		{"no languages passes all", Languages(), []string{"1", "2", "3", "4", "5"}},
-		{"chain", Chain(Match("", m), DropRetweets(), Languages("de")), []string{"3"}},
+		{"chain", Chain(Match(m), DropRetweets(), Languages("de")), []string{"3"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,7 +92,7 @@ func TestMatchAnnotatesACopy(t *testing.T) {
 	t.Parallel()
 	s := &stream.Status{ID: "1", Text: "rust and python"}
 	rec := &recorder{}
-	if err := Match("", track.MustCompile("python,rust,go"))(rec).Handle(context.Background(), s); err != nil {
+	if err := Match(track.MustCompile("python,rust,go"))(rec).Handle(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
 	if len(rec.got) != 1 || !slices.Equal(rec.got[0].Matched, []string{"python", "rust"}) {
@@ -101,10 +101,15 @@ func TestMatchAnnotatesACopy(t *testing.T) {
 	if s.Matched != nil {
 		t.Error("Match modified the shared status")
 	}
+	// The routes that took a status are package bot's to set: Match keeps
+	// them and still sets Matched to the phrases.
 	rec = &recorder{}
-	Match("my-route", track.MustCompile("python"))(rec).Handle(context.Background(), s)
-	if len(rec.got) != 1 || !slices.Equal(rec.got[0].Matched, []string{"my-route"}) {
-		t.Errorf("named match: %+v", rec.got)
+	routed := &stream.Status{ID: "2", Text: "python", Routes: []string{"my-route"}}
+	if err := Match(track.MustCompile("python,rust"))(rec).Handle(context.Background(), routed); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.got) != 1 || !slices.Equal(rec.got[0].Matched, []string{"python"}) || !slices.Equal(rec.got[0].Routes, []string{"my-route"}) {
+		t.Errorf("routed status: %+v", rec.got)
 	}
 }
 
@@ -114,7 +119,7 @@ func TestTaggedRoutesByServerRules(t *testing.T) {
 		{ID: "1", Text: "python", Rules: []string{"golang"}}, // the server's verdict wins over the text
 		{ID: "2", Rules: []string{"python", "golang"}},
 		{ID: "3"},
-		{ID: "4", Rules: []string{"python"}},
+		{ID: "4", Rules: []string{"python"}, Matched: []string{"earlier"}},
 	}
 	rec := &recorder{}
 	h := Tagged("python")(rec)
@@ -125,16 +130,11 @@ func TestTaggedRoutesByServerRules(t *testing.T) {
 	}
 	var ids []string
 	for _, s := range rec.got {
-		ids = append(ids, s.ID)
-		if !slices.Equal(s.Matched, []string{"python"}) {
-			t.Errorf("status %s: Matched %q, want [python]", s.ID, s.Matched)
-		}
+		ids = append(ids, s.ID+"="+strings.Join(s.Matched, ","))
 	}
-	if !slices.Equal(ids, []string{"2", "4"}) {
-		t.Errorf("passed %q, want [2 4]", ids)
-	}
-	if all[1].Matched != nil {
-		t.Error("Tagged modified the shared status")
+	// Tagged leaves Matched as it was.
+	if want := []string{"2=", "4=earlier"}; !slices.Equal(ids, want) {
+		t.Errorf("passed %q, want %q", ids, want)
 	}
 }
 
@@ -176,9 +176,11 @@ func TestJSONLAppendsRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := &stream.Status{ID: "12345678901234567890", Source: "twitter", Author: stream.Author{ScreenName: "a", Name: "A"},
-			Text: "full <text> & \"quotes\"\nnewline", URL: "https://x.com/a/status/1", Matched: []string{"python"}}
+			Text: "full <text> & \"quotes\"\nnewline", URL: "https://x.com/a/status/1", Matched: []string{"python", "py"},
+			Routes: []string{"snakes"}}
 		if round == 1 {
 			s.ID = "2"
+			s.Routes = nil
 		}
 		if err := j.Handle(context.Background(), s); err != nil {
 			t.Fatal(err)
@@ -209,11 +211,17 @@ func TestJSONLAppendsRecords(t *testing.T) {
 		r["text"] != "full <text> & \"quotes\"\nnewline" || r["url"] != "https://x.com/a/status/1" {
 		t.Errorf("record = %v", r)
 	}
-	if m, _ := r["matched"].([]any); len(m) != 1 || m[0] != "python" {
-		t.Errorf("matched = %v", r["matched"])
+	if m, _ := r["matched"].([]any); len(m) != 2 || m[0] != "python" || m[1] != "py" {
+		t.Errorf("matched = %v, want every phrase", r["matched"])
+	}
+	if rt, _ := r["routes"].([]any); len(rt) != 1 || rt[0] != "snakes" {
+		t.Errorf("routes = %v", r["routes"])
 	}
 	if recs[1]["id"] != "2" {
 		t.Errorf("second record id = %v", recs[1]["id"])
+	}
+	if _, ok := recs[1]["routes"]; ok {
+		t.Errorf("a status without routes has routes %v, want the key omitted", recs[1]["routes"])
 	}
 }
 
@@ -227,7 +235,7 @@ func TestOpenJSONLError(t *testing.T) {
 func TestMatchOrFrom(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	h := MatchOrFrom("", track.MustCompile("python"), []string{"42"})(rec)
+	h := MatchOrFrom(track.MustCompile("python"), []string{"42"})(rec)
 	for _, s := range []*stream.Status{
 		{ID: "1", Text: "python", Author: stream.Author{ID: "7"}},
 		{ID: "2", Text: "lunch", Author: stream.Author{ID: "42"}},

@@ -32,8 +32,12 @@ type Record struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	// Retweet is set for a retweet.
 	Retweet bool `json:"retweet,omitempty"`
-	// Matched names what selected the status (the route, or the phrases).
+	// Matched holds the track phrases that selected the status
+	// (Status.Matched).
 	Matched []string `json:"matched"`
+	// Routes names the routes that took the status (Status.Routes); omitted
+	// when none is known.
+	Routes []string `json:"routes,omitempty"`
 }
 
 // NewRecord returns the Record of s.
@@ -41,7 +45,7 @@ func NewRecord(s *stream.Status) Record {
 	return Record{
 		ID: s.ID, Source: s.Source, Author: s.Author.ScreenName, Name: s.Author.Name,
 		Text: s.Text, URL: s.URL, Lang: s.Lang, CreatedAt: s.CreatedAt,
-		Retweet: s.IsRetweet, Matched: s.Matched,
+		Retweet: s.IsRetweet, Matched: s.Matched, Routes: s.Routes,
 	}
 }
 

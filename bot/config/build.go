@@ -297,7 +297,7 @@ func (r Route) build(follow []string, serverSide bool) bot.Route {
 	if serverSide {
 		mw = append(mw, handlers.Tagged(r.ruleTag()))
 	} else {
-		mw = append(mw, handlers.MatchOrFrom(r.Name, track.MustCompile(r.Track), follow))
+		mw = append(mw, handlers.MatchOrFrom(track.MustCompile(r.Track), follow))
 	}
 	if r.Exclude != "" {
 		mw = append(mw, handlers.Exclude(track.MustCompile(r.Exclude)))
@@ -313,7 +313,7 @@ func (r Route) build(follow []string, serverSide bool) bot.Route {
 	}
 	name := r.Name
 	if name == "" {
-		name = "default" // flags mode: Matched lists the phrases instead
+		name = "default" // flags mode: one route, named "default"
 	}
 	return bot.Route{Name: name, Filter: handlers.Chain(mw...), Destinations: r.Destinations}
 }

@@ -251,6 +251,7 @@ routes:
 	if code := run(context.Background(), []string{"-config", cfg, "-data", dir, "-stats-interval", "0"}, noEnv, &stdout, &stderr); code != exitOK {
 		t.Fatalf("exit %d:\n%s", code, stderr.String())
 	}
+	phrases := []string{"python", "rust", "rustlang"}
 	read := func(name string) (ids, routes []string) {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
@@ -261,6 +262,7 @@ routes:
 				ID, Lang string
 				Retweet  bool
 				Matched  []string
+				Routes   []string
 			}
 			if err := json.Unmarshal([]byte(l), &rec); err != nil {
 				t.Fatal(err)
@@ -268,8 +270,11 @@ routes:
 			if rec.Retweet {
 				t.Errorf("%s: retweet %s passed a route that drops retweets", name, rec.ID)
 			}
+			if len(rec.Matched) == 0 || slices.ContainsFunc(rec.Matched, func(p string) bool { return !slices.Contains(phrases, p) }) {
+				t.Errorf("%s: status %s matched %q, want track phrases", name, rec.ID, rec.Matched)
+			}
 			ids = append(ids, rec.ID)
-			routes = append(routes, rec.Matched...)
+			routes = append(routes, rec.Routes...)
 		}
 		return ids, routes
 	}
