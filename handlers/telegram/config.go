@@ -53,13 +53,6 @@ func DefaultLimits() Limits {
 // benchmarks.
 func NoLimits() *Limits { return &Limits{} }
 
-// DefaultRetryPolicy returns the retry policy used when Config.Retry is nil:
-// up to 8 attempts per chat, backing off from 1 s to at most 1 min with 20%
-// jitter (about two minutes in all), and waiting exactly retry_after on 429.
-func DefaultRetryPolicy() handlers.RetryPolicy {
-	return handlers.RetryPolicy{Initial: time.Second, Max: time.Minute, Multiplier: 2, Jitter: 0.2, MaxAttempts: 8}
-}
-
 // Config configures a Sender.
 type Config struct {
 	// Token is the bot token from @BotFather (TELEGRAM_BOT_TOKEN). Required.
@@ -76,8 +69,9 @@ type Config struct {
 	// DefaultTemplate.
 	Template string
 	// RouteTemplates replace Template for statuses a given route selected:
-	// the key is the route name, matched against Status.Matched[0] (package
-	// bot puts the route name there).
+	// the key is a route name, looked up in Status.Routes (package bot puts
+	// the routes that took the status there); the first route in Routes that
+	// has a template wins.
 	RouteTemplates map[string]string
 	// DisablePreview turns link previews off (link_preview_options).
 	DisablePreview bool
@@ -89,17 +83,13 @@ type Config struct {
 	HTTPClient *http.Client
 	// Limits are the rate limits; nil means DefaultLimits().
 	Limits *Limits
-	// Retry says how each chat's send is retried; nil means
-	// DefaultRetryPolicy(). Its OnRetry, if set, is called after the
-	// Sender's own retry log line.
-	Retry *handlers.RetryPolicy
-	// Logger receives the Sender's logs (retries, migrations, disabled
-	// chats, dropped messages); nil discards them.
+	// Logger receives the Sender's logs (migrations, disabled chats, dropped
+	// messages); nil discards them. Retries are the caller's to log.
 	Logger *slog.Logger
 	// Now is the rate limiters' clock; nil means time.Now.
 	Now func() time.Time
-	// Sleep waits for the rate limiters and, when Retry.Sleep is nil, between
-	// retries; nil means a real timer (handlers.SleepContext).
+	// Sleep waits for the rate limiters; nil means a real timer
+	// (handlers.SleepContext).
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -159,10 +149,6 @@ func (cfg Config) validate() (Config, error) {
 	if cfg.Limits == nil {
 		l := DefaultLimits()
 		cfg.Limits = &l
-	}
-	if cfg.Retry == nil {
-		p := DefaultRetryPolicy()
-		cfg.Retry = &p
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -14,12 +14,14 @@
 //
 // A [Sender] is a handlers.Handler: it formats a status as an HTML message
 // (see [Formatter]), sends it to every configured chat in order, each behind
-// its own rate limiter, retries what can be retried (waiting exactly
-// retry_after on HTTP 429) and classifies every failure once (see
-// [Classify]) as a handlers.DeliveryError, so callers branch with errors.Is
-// on handlers.ErrPermanent and handlers.ErrDestinationGone. A chat that
-// blocks or kicks the bot is disabled and the others keep receiving; a group
-// upgraded to a supergroup is followed to its new id.
+// its own rate limiter, and classifies every failure once (see [Classify])
+// as a handlers.DeliveryError, so callers branch with errors.Is on
+// handlers.ErrPermanent and handlers.ErrDestinationGone and wait
+// handlers.RetryDelay (Telegram's retry_after on HTTP 429). It makes one
+// attempt per Handle and does not retry: the bot's delivery loop does, and a
+// status handed again after a failure goes only to the chats that did not
+// get it. A chat that blocks or kicks the bot is disabled and the others keep
+// receiving; a group upgraded to a supergroup is followed to its new id.
 //
 // It uses github.com/go-telegram-bot-api/telegram-bot-api/v5 and fills its
 // gaps: every request carries the caller's context and a timeout, answers

@@ -58,7 +58,7 @@ type TemplateData struct {
 	IsReply    bool      // the status is a reply
 	Hashtags   []string  // hashtags without '#'
 	Mentions   []string  // mentioned handles without '@'
-	Matched    []string  // what selected the status: route name or track phrases
+	Matched    []string  // the track phrases that selected the status
 }
 
 // templateFuncs are the helpers a template may use besides text/template's

@@ -36,18 +36,17 @@ type Sender struct {
 	client         *http.Client
 	token          string
 	format         *Formatter
-	routeFormat    map[string]*Formatter // by route name (Status.Matched[0])
+	routeFormat    map[string]*Formatter // by route name (see Status.Routes)
 	log            *slog.Logger
-	retry          handlers.RetryPolicy
 	global         handlers.Waiter
 	disablePreview bool
 	username       string
 
-	sendMu sync.Mutex // serializes Handle
+	sendMu sync.Mutex // serializes Handle and guards resume
+	resume *progress  // see progress.go
 
-	mu     sync.Mutex // guards the chats' id and disabled, and resume
-	chats  []*chat
-	resume *progress
+	mu    sync.Mutex // guards the chats' id and disabled
+	chats []*chat
 }
 
 type chat struct {
@@ -55,14 +54,6 @@ type chat struct {
 	id       string // where messages go now (changed by a migration)
 	limit    handlers.Waiter
 	disabled bool
-}
-
-// progress remembers, for the last status that failed, how far each chat
-// got, so that handing the same status again resends only what is missing.
-type progress struct {
-	key   string
-	parts int
-	next  []int
 }
 
 // New validates cfg, checks the token with getMe (so a bad token fails here,
@@ -91,11 +82,7 @@ func New(ctx context.Context, cfg Config) (*Sender, error) {
 		format:         f,
 		routeFormat:    routeFormat,
 		log:            cfg.Logger,
-		retry:          *cfg.Retry,
 		disablePreview: cfg.DisablePreview,
-	}
-	if s.retry.Sleep == nil {
-		s.retry.Sleep = cfg.Sleep
 	}
 	limiter := func(r handlers.Rate) handlers.Waiter {
 		l := r.NewLimiter()
@@ -143,26 +130,32 @@ func (s *Sender) Disabled() []string {
 	return out
 }
 
-// Handle formats s and sends it to every enabled chat, in configuration
-// order, retrying each chat as the retry policy says. It blocks until every
-// chat is done or ctx ends.
+// Handle formats s and makes one attempt to send it to every enabled chat
+// that does not have it yet, in configuration order, each chat waiting for
+// its rate limits first. It does not retry: the caller (package bot's
+// delivery loop) owns retries, and hands the same status again after a
+// retryable failure; then only the chats that did not get it, or the parts of
+// a split message they did not get, are sent (see progress). It blocks until
+// every chat had its attempt or ctx ends.
 //
 // A chat that fails does not stop the others: a chat that refuses the bot
-// (403) is disabled and logged once; a group that migrated is followed; a
-// message Telegram rejects (400) is dropped for that chat and logged. Only a
-// failure of the bot itself (401, 404: bad token or endpoint) stops the
-// remaining chats.
+// (403) is disabled and logged once; a group that migrated is followed
+// within the attempt; a message Telegram rejects (400) is dropped for that
+// chat and logged. Only a failure of the bot itself (401, 404: bad token or
+// endpoint) stops the remaining chats.
 //
 // The error is nil when every enabled chat got the status; otherwise it is a
-// handlers.DeliveryError naming each failed chat: permanent when every
-// failure is permanent, gone when the bot is unusable or no chat is left
-// enabled. When Handle is called again with the same status right after a
-// failure (an outer retry or redelivery), chats that already got it, or got
-// some parts of a split message, are not sent those again.
+// handlers.DeliveryError naming each chat that failed in this attempt:
+// retryable when any failure is retryable, with the largest retry_after
+// among them; permanent when every failure is permanent; gone when the bot
+// is unusable or no chat is left enabled.
 func (s *Sender) Handle(ctx context.Context, st *stream.Status) error {
 	format := s.format
-	if len(st.Matched) > 0 && s.routeFormat[st.Matched[0]] != nil {
-		format = s.routeFormat[st.Matched[0]]
+	for _, route := range st.Routes {
+		if f := s.routeFormat[route]; f != nil {
+			format = f
+			break
+		}
 	}
 	msgs, err := format.Format(st)
 	if err != nil {
@@ -172,14 +165,9 @@ func (s *Sender) Handle(ctx context.Context, st *stream.Status) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 
-	key := st.Source + "/" + st.ID
-	next := make([]int, len(s.chats))
-	s.mu.Lock()
-	if r := s.resume; r != nil && r.key == key && r.parts == len(msgs) {
-		copy(next, r.next)
-	}
+	key := statusKey(st)
+	next := s.resume.start(key, len(msgs), len(s.chats))
 	s.resume = nil
-	s.mu.Unlock()
 
 	var failures []chatFailure
 	stopAll := false
@@ -187,7 +175,7 @@ func (s *Sender) Handle(ctx context.Context, st *stream.Status) error {
 		if next[i] >= len(msgs) || s.isDisabled(c) {
 			continue
 		}
-		err := s.deliver(ctx, st, c, msgs, &next[i])
+		err := s.deliver(ctx, c, msgs, &next[i])
 		if err == nil {
 			continue
 		}
@@ -205,9 +193,6 @@ func (s *Sender) Handle(ctx context.Context, st *stream.Status) error {
 			next[i] = len(msgs)
 		case ctx.Err() != nil:
 			stopAll = true
-		default:
-			s.log.Error("telegram: giving up on this status for this chat after retries",
-				"chat", c.name, "status", st.ID, "err", err)
 		}
 		if stopAll {
 			break
@@ -222,45 +207,34 @@ func (s *Sender) Handle(ctx context.Context, st *stream.Status) error {
 		}
 		return nil
 	}
-	s.mu.Lock()
 	s.resume = &progress{key: key, parts: len(msgs), next: next}
-	s.mu.Unlock()
 	return newDeliveryError(st.ID, failures, enabled == 0)
 }
 
-// deliver sends msgs[*next:] to c, retrying as the policy says, and advances
-// *next past each message Telegram accepted.
-func (s *Sender) deliver(ctx context.Context, st *stream.Status, c *chat, msgs []string, next *int) error {
-	policy := s.retry
-	hook := policy.OnRetry
-	policy.OnRetry = func(err error, attempt int, delay time.Duration) {
-		s.log.Warn("telegram: send failed: retrying", "chat", c.name, "status", st.ID,
-			"attempt", attempt, "delay", delay, "err", err)
-		if hook != nil {
-			hook(err, attempt, delay)
-		}
-	}
+// deliver makes one attempt to send msgs[*next:] to c, in order, and
+// advances *next past each message Telegram accepted. It stops at the first
+// failure and returns it, classified; following a migration
+// (migrate_to_chat_id) to the new chat id is part of the attempt.
+func (s *Sender) deliver(ctx context.Context, c *chat, msgs []string, next *int) error {
 	migrations := 0
-	return policy.Do(ctx, func(ctx context.Context) error {
-		for *next < len(msgs) {
-			if err := s.wait(ctx, c); err != nil {
-				return err
-			}
-			id := s.chatID(c)
-			err := s.sendMessage(ctx, id, msgs[*next])
-			var ae *APIError
-			if errors.As(err, &ae) && ae.MigrateToChatID != 0 && migrations < maxMigrations {
-				migrations++
-				s.migrate(c, id, ae.MigrateToChatID)
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			*next++
+	for *next < len(msgs) {
+		if err := s.wait(ctx, c); err != nil {
+			return err
 		}
-		return nil
-	})
+		id := s.chatID(c)
+		err := s.sendMessage(ctx, id, msgs[*next])
+		var ae *APIError
+		if errors.As(err, &ae) && ae.MigrateToChatID != 0 && migrations < maxMigrations {
+			migrations++
+			s.migrate(c, id, ae.MigrateToChatID)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		*next++
+	}
+	return nil
 }
 
 func (s *Sender) wait(ctx context.Context, c *chat) error {

@@ -38,7 +38,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// sleeps records the delays of an injected Sleep without sleeping.
+// sleeps records the delays of an injected Sleep without sleeping: the
+// harness's Sender waits through it (only for rate limits, which the harness
+// disables), and TestOuterRetryDoesNotDuplicate's retry policy too.
 type sleeps struct {
 	mu sync.Mutex
 	d  []time.Duration
@@ -65,7 +67,8 @@ type harness struct {
 }
 
 // newHarness starts a fake Bot API and a Sender for chats without rate
-// limits, retrying up to 5 times with recorded delays of 1 s, 2 s, 4 s...
+// limits, whose every wait is recorded in h.sleeps (so a test can check that
+// the Sender never waits on its own).
 func newHarness(t *testing.T, chats []string, mod ...func(*Config)) *harness {
 	t.Helper()
 	h := &harness{srv: telegramtest.NewServer(t, testToken), sleeps: &sleeps{}, logs: &syncBuffer{}}
@@ -74,8 +77,8 @@ func newHarness(t *testing.T, chats []string, mod ...func(*Config)) *harness {
 		BaseURL: h.srv.URL,
 		Chats:   chats,
 		Limits:  NoLimits(),
-		Retry:   &handlers.RetryPolicy{Initial: time.Second, Jitter: -1, MaxAttempts: 5, Sleep: h.sleeps.sleep},
 		Logger:  slog.New(slog.NewTextHandler(h.logs, nil)),
+		Sleep:   h.sleeps.sleep,
 	}
 	for _, m := range mod {
 		m(&cfg)
@@ -211,18 +214,64 @@ func TestSendsToEveryChatInOrder(t *testing.T) {
 	}
 }
 
-func TestTooManyRequestsWaitsExactlyAndDoesNotDuplicate(t *testing.T) {
+// wantRetryable fails the test unless err is retryable (not permanent, not
+// gone) with exactly the retry delay delay (0: none, the caller's backoff).
+func wantRetryable(t *testing.T, err error, delay time.Duration) {
+	t.Helper()
+	if !handlers.IsRetryable(err) || errors.Is(err, handlers.ErrPermanent) || errors.Is(err, handlers.ErrDestinationGone) {
+		t.Errorf("err = %v, want retryable", err)
+	}
+	if d, ok := handlers.RetryDelay(err); d != delay || ok != (delay > 0) {
+		t.Errorf("retry delay %v (%v), want %v: %v", d, ok, delay, err)
+	}
+}
+
+func TestRouteTemplateSelectsOnRoutes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, []string{"1"}, func(c *Config) {
+		c.RouteTemplates = map[string]string{"py": "<b>py</b> {{.Text}}", "go": "<b>go</b> {{.Text}}"}
+	})
+	for _, tc := range []struct {
+		routes, matched []string
+		want            string
+	}{
+		{nil, []string{"py"}, "<b>Gopher</b> (@gopher)\n"}, // Matched holds phrases, not routes: the default template
+		{[]string{"py"}, []string{"python"}, "<b>py</b> "},
+		{[]string{"other", "go", "py"}, nil, "<b>go</b> "}, // the first route that has a template
+		{[]string{"other"}, nil, "<b>Gopher</b> (@gopher)\n"},
+	} {
+		st := status("1")
+		st.Routes, st.Matched = tc.routes, tc.matched
+		if err := h.sender.Handle(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		sent := h.srv.Sent()
+		if got := sent[len(sent)-1].Text; !strings.HasPrefix(got, tc.want) {
+			t.Errorf("routes %q matched %q: sent %q, want it to start with %q", tc.routes, tc.matched, got, tc.want)
+		}
+	}
+}
+
+func TestTooManyRequestsReturnsRetryAfterAndDoesNotDuplicate(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"1", "2", "3"})
 	h.srv.Enqueue("2", telegramtest.TooManyRequests(7), telegramtest.TooManyRequests(1))
-	if err := h.sender.Handle(context.Background(), status("1")); err != nil {
+	st := status("1")
+	// One attempt per Handle: the 429 comes back with its retry_after, and
+	// handing the same status again sends only to chat 2.
+	wantRetryable(t, h.sender.Handle(context.Background(), st), 7*time.Second)
+	if got, want := calls(h.srv), []string{"1:200", "2:429", "3:200"}; !slices.Equal(got, want) {
+		t.Errorf("first attempt: calls %v, want %v", got, want)
+	}
+	wantRetryable(t, h.sender.Handle(context.Background(), st), time.Second)
+	if err := h.sender.Handle(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := calls(h.srv), []string{"1:200", "2:429", "2:429", "2:200", "3:200"}; !slices.Equal(got, want) {
+	if got, want := calls(h.srv), []string{"1:200", "2:429", "3:200", "2:429", "2:200"}; !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
-	if got, want := h.sleeps.get(), []time.Duration{7 * time.Second, time.Second}; !slices.Equal(got, want) {
-		t.Errorf("waited %v, want exactly %v", got, want)
+	if got := h.sleeps.get(); len(got) != 0 {
+		t.Errorf("the Sender waited %v itself; waiting retry_after is the caller's job", got)
 	}
 	texts := map[string]int{}
 	for _, r := range h.srv.Sent() {
@@ -241,6 +290,10 @@ func TestTooManyRequestsInTheMiddleOfASplitMessage(t *testing.T) {
 	h.srv.Enqueue("1", telegramtest.OK(), telegramtest.TooManyRequests(3))
 	s := status("1")
 	s.Text = strings.Repeat("word ", 2000) // three messages
+	wantRetryable(t, h.sender.Handle(context.Background(), s), 3*time.Second)
+	if got, want := calls(h.srv), []string{"1:200", "1:429"}; !slices.Equal(got, want) {
+		t.Fatalf("first attempt: calls %v, want %v", got, want)
+	}
 	if err := h.sender.Handle(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
@@ -251,8 +304,8 @@ func TestTooManyRequestsInTheMiddleOfASplitMessage(t *testing.T) {
 	if reqs[2].Text != reqs[3].Text || reqs[2].Text == reqs[4].Text || reqs[1].Text == reqs[3].Text {
 		t.Error("the retry did not resend the part that failed, and only it")
 	}
-	if got := h.sleeps.get(); !slices.Equal(got, []time.Duration{3 * time.Second}) {
-		t.Errorf("waited %v, want [3s]", got)
+	if got := h.sleeps.get(); len(got) != 0 {
+		t.Errorf("the Sender waited %v itself", got)
 	}
 }
 
@@ -339,42 +392,131 @@ func TestBadRequestDropsTheMessageForThatChat(t *testing.T) {
 	}
 }
 
-func TestServerErrorsAreRetried(t *testing.T) {
+func TestServerErrorsAreRetryable(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"1"})
 	h.srv.Enqueue("1", telegramtest.ServerError(500), telegramtest.HTMLPage(502), telegramtest.ServerError(503), telegramtest.ServerError(504))
-	if err := h.sender.Handle(context.Background(), status("1")); err != nil {
+	st := status("1")
+	for i := range 4 {
+		wantRetryable(t, h.sender.Handle(context.Background(), st), 0)
+		if n := len(calls(h.srv)); n != i+1 {
+			t.Fatalf("Handle %d made %d sends in all, want one each", i+1, n)
+		}
+	}
+	if err := h.sender.Handle(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := calls(h.srv), []string{"1:500", "1:502", "1:503", "1:504", "1:200"}; !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
-	if got, want := h.sleeps.get(), []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second}; !slices.Equal(got, want) {
-		t.Errorf("backoff %v, want %v", got, want)
+	if got := h.sleeps.get(); len(got) != 0 {
+		t.Errorf("the Sender backed off %v itself", got)
 	}
-	if n := strings.Count(h.logs.String(), "retrying"); n != 4 {
-		t.Errorf("%d retry log lines, want 4", n)
+	if n := strings.Count(h.logs.String(), "retrying"); n != 0 {
+		t.Errorf("%d retry log lines, want none (the caller logs its retries):\n%s", n, h.logs)
 	}
 }
 
-func TestGivingUpReturnsRetryable(t *testing.T) {
+func TestOneAttemptPerHandle(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, []string{"1", "2"})
 	h.srv.Always("2", telegramtest.ServerError(502))
-	err := h.sender.Handle(context.Background(), status("1"))
-	if !handlers.IsRetryable(err) {
-		t.Errorf("err = %v, want retryable", err)
+	st := status("1")
+	err := h.sender.Handle(context.Background(), st)
+	wantRetryable(t, err, 0)
+	if err == nil || !strings.Contains(err.Error(), "chat 2: sendMessage") {
+		t.Errorf("err = %v, want it to name chat 2", err)
 	}
-	if got := calls(h.srv); len(got) != 6 || got[0] != "1:200" {
-		t.Errorf("calls %v, want 1 then five tries of 2", got)
+	if got, want := calls(h.srv), []string{"1:200", "2:502"}; !slices.Equal(got, want) {
+		t.Errorf("calls %v, want %v: one try of each chat", got, want)
+	}
+	wantRetryable(t, h.sender.Handle(context.Background(), st), 0)
+	if got, want := calls(h.srv), []string{"1:200", "2:502", "2:502"}; !slices.Equal(got, want) {
+		t.Errorf("calls %v, want %v: the same status again goes to chat 2 only", got, want)
 	}
 }
 
+// TestFailureClassification checks the error of a Handle in which several
+// chats failed: retryable when any failure is, waiting the longest
+// retry_after; permanent only when every failure is; and that handing the
+// same status again resends to the chats that failed retryably, only.
+func TestFailureClassification(t *testing.T) {
+	t.Parallel()
+	type want int
+	const (
+		retryable want = iota
+		permanent
+		gone
+	)
+	tests := []struct {
+		name    string
+		replies map[string]telegramtest.Reply // by chat; the others accept
+		want    want
+		delay   time.Duration
+		again   []string // the sends of a second Handle with the same status
+	}{
+		{"longest retry_after wins",
+			map[string]telegramtest.Reply{"1": telegramtest.TooManyRequests(3), "2": telegramtest.TooManyRequests(9), "3": telegramtest.ServerError(502)},
+			retryable, 9 * time.Second, []string{"1:200", "2:200", "3:200"}},
+		{"retry_after and a permanent failure",
+			map[string]telegramtest.Reply{"1": telegramtest.BadRequest("message is too long"), "3": telegramtest.TooManyRequests(5)},
+			retryable, 5 * time.Second, []string{"3:200"}},
+		{"server error and a blocked chat",
+			map[string]telegramtest.Reply{"2": telegramtest.ServerError(500), "3": telegramtest.Blocked()},
+			retryable, 0, []string{"2:200"}},
+		{"every failure permanent",
+			map[string]telegramtest.Reply{"1": telegramtest.BadRequest("message is too long"), "2": telegramtest.Blocked()},
+			permanent, 0, []string{}},
+		{"every chat blocked",
+			map[string]telegramtest.Reply{"1": telegramtest.Blocked(), "2": telegramtest.Kicked(), "3": telegramtest.Blocked()},
+			gone, 0, []string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, []string{"1", "2", "3"})
+			for chat, r := range tc.replies {
+				h.srv.Enqueue(chat, r)
+			}
+			st := status("1")
+			err := h.sender.Handle(context.Background(), st)
+			switch tc.want {
+			case retryable:
+				wantRetryable(t, err, tc.delay)
+			case permanent:
+				if !errors.Is(err, handlers.ErrPermanent) || errors.Is(err, handlers.ErrDestinationGone) {
+					t.Errorf("err = %v, want permanent, not gone", err)
+				}
+			case gone:
+				if !errors.Is(err, handlers.ErrDestinationGone) {
+					t.Errorf("err = %v, want gone", err)
+				}
+			}
+			if n := len(calls(h.srv)); n != 3 {
+				t.Errorf("%d sends, want one per chat", n)
+			}
+			for chat := range tc.replies {
+				if err == nil || !strings.Contains(err.Error(), "chat "+chat+": ") {
+					t.Errorf("err = %v, want it to name chat %s", err, chat)
+				}
+			}
+			err = h.sender.Handle(context.Background(), st)
+			if len(tc.again) > 0 && err != nil {
+				t.Errorf("second Handle: %v", err)
+			}
+			if got := calls(h.srv)[3:]; !slices.Equal(got, tc.again) {
+				t.Errorf("second Handle sent %v, want %v", got, tc.again)
+			}
+		})
+	}
+}
+
+// TestOuterRetryDoesNotDuplicate retries the Sender as package bot's
+// delivery loop does: the retry policy owns the backoff, and the Sender's
+// progress keeps chats that accepted from getting the status twice.
 func TestOuterRetryDoesNotDuplicate(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, []string{"1", "2", "3"}, func(c *Config) {
-		c.Retry = &handlers.RetryPolicy{MaxAttempts: 1}
-	})
+	h := newHarness(t, []string{"1", "2", "3"})
 	h.srv.Enqueue("2", telegramtest.ServerError(502), telegramtest.ServerError(502))
 	rec := &sleeps{}
 	outer := handlers.Retry(handlers.RetryPolicy{Jitter: -1, Sleep: rec.sleep, MaxAttempts: 5})(h.sender)
@@ -384,6 +526,9 @@ func TestOuterRetryDoesNotDuplicate(t *testing.T) {
 	want := []string{"1:200", "2:502", "3:200", "2:502", "2:200"}
 	if got := calls(h.srv); !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
+	}
+	if got, want := rec.get(), []time.Duration{time.Second, 2 * time.Second}; !slices.Equal(got, want) {
+		t.Errorf("the outer policy waited %v, want its backoff %v", got, want)
 	}
 	// Another status is sent to everyone again.
 	if err := h.sender.Handle(context.Background(), status("2")); err != nil {
@@ -400,14 +545,16 @@ func TestHangingAnswerTimesOut(t *testing.T) {
 		c.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
 	})
 	h.srv.Enqueue("1", telegramtest.Hang())
+	err := h.sender.Handle(context.Background(), status("1"))
+	wantRetryable(t, err, 0)
+	if err == nil || !strings.Contains(err.Error(), "Client.Timeout") {
+		t.Errorf("the error does not show the timeout: %v", err)
+	}
 	if err := h.sender.Handle(context.Background(), status("1")); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := calls(h.srv), []string{"1:0", "1:200"}; !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
-	}
-	if !strings.Contains(h.logs.String(), "Client.Timeout") {
-		t.Errorf("the retry log does not show the timeout:\n%s", h.logs)
 	}
 }
 
@@ -513,9 +660,6 @@ func TestRateLimits(t *testing.T) {
 			}
 			if got := len(h.srv.Sent()); got != tc.n*len(tc.chats) {
 				t.Errorf("sent %d, want %d", got, tc.n*len(tc.chats))
-			}
-			if len(h.sleeps.get()) != 0 {
-				t.Errorf("retried: %v", h.sleeps.get())
 			}
 		})
 	}
