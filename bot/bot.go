@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/streambot/streambot/bot/journal"
 	"github.com/streambot/streambot/handlers"
 	"github.com/streambot/streambot/stream"
 )
@@ -16,11 +18,12 @@ import (
 // Bot runs one source through routes to destinations. Create it with New
 // and start it with Run; a Bot runs once.
 //
-// Every status a route takes is written to each of its destinations'
-// queues in the Store (group-committed) before it counts as accepted; a
-// destination's delivery goroutine reads its queue in order and removes an
-// entry only after the destination accepted it, failed it permanently, or
-// the queue's cap dropped it.
+// Every status a route takes is appended once to the delivery log (a
+// journal.Journal over Config.Store, group-committed), naming the
+// destinations it is for; each destination is a durable consumer of that
+// log, delivering in order, and a status leaves a destination's queue
+// only after the destination accepted it, refused it permanently, or the
+// queue's cap dropped it.
 type Bot struct {
 	cfg     Config
 	log     *slog.Logger
@@ -28,52 +31,45 @@ type Bot struct {
 	dests   []*destination
 	byName  map[string]int
 	routes  [][]int // route index -> destination indexes
-	seen    *idSet  // dedupe of re-sent statuses, persisted through the Store
-	deleted *idSet  // statuses the stream deleted
-	wake    chan struct{}
+	seen    *idSet  // dedupe of re-sent statuses, rebuilt from the log at start
+	deleted *idSet  // statuses the stream deleted, likewise
 	health  health
 	metrics *metrics
 
-	// A resumable source and its cursor, owned by the committer: the newest
-	// cursor received, the last one written, and when.
-	resumer         stream.Resumer
-	cursor          string
-	cursorCommitted string
-	cursorAt        time.Time
+	journal journal.Log // set by Run
+	resumer stream.Resumer
 
-	onCommit func() // tests: called by the committer after each commit
+	onCommit func() // tests: called by the journal after each commit
 }
 
 type destination struct {
 	Destination
-	cap int
-	c   destCounters
-
-	mu      sync.Mutex // guards floor, sending, busy and acked
-	floor   uint64     // entries below floor were dropped by the cap (but the one being sent)
-	sending uint64     // the entry being delivered, when busy
-	busy    bool
-	acked   uint64 // every entry below acked is done
-
-	// Owned by the committer.
-	next         uint64 // the seq of the next entry
-	ackCommitted uint64 // acked, as last committed
-
-	start     uint64        // where delivery starts reading (the head at Load)
-	durable   atomic.Uint64 // ackCommitted, for the delivery goroutine
-	depth     atomic.Int64  // entries in the store
-	oldest    atomic.Int64  // queued-at of the entry at the head (unix ns), 0 when empty
-	sealed    atomic.Bool   // no more entries will be appended
-	notify    chan struct{} // entries were appended
-	committed chan struct{} // acks were committed
+	c        destCounters
+	routes   map[string]bool  // the names of the routes that lead here
+	consumer journal.Consumer // set by Run before the metrics can see it
+	ready    atomic.Bool      // consumer is set
 }
 
-// poke signals c without blocking (c has a buffer of one).
-func poke(c chan struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
+// depth, dropped and oldest read the destination's consumer; 0 before Run.
+func (d *destination) depth() int64 {
+	if !d.ready.Load() {
+		return 0
 	}
+	return int64(d.consumer.Depth())
+}
+
+func (d *destination) dropped() int64 {
+	if !d.ready.Load() {
+		return 0
+	}
+	return d.consumer.Dropped()
+}
+
+func (d *destination) oldest() time.Time {
+	if !d.ready.Load() {
+		return time.Time{}
+	}
+	return d.consumer.Oldest()
 }
 
 // New validates cfg and returns a Bot.
@@ -88,25 +84,19 @@ func New(cfg Config) (*Bot, error) {
 		byName:  map[string]int{},
 		seen:    newIDSet(cfg.DedupeWindow),
 		deleted: newIDSet(cfg.DedupeWindow),
-		wake:    make(chan struct{}, 1),
 	}
 	for i, d := range cfg.Destinations {
-		c := d.QueueCap
-		if c <= 0 {
-			c = cfg.QueueCap
-		}
-		dest := &destination{
-			Destination: d, cap: c, next: 1, floor: 1, acked: 1, ackCommitted: 1, start: 1,
-			notify: make(chan struct{}, 1), committed: make(chan struct{}, 1),
-		}
-		dest.durable.Store(1)
-		b.dests = append(b.dests, dest)
+		b.dests = append(b.dests, &destination{Destination: d, routes: map[string]bool{}})
 		b.byName[d.Name] = i
 	}
 	for _, r := range cfg.Routes {
 		var idx []int
 		for _, name := range r.Destinations {
-			idx = append(idx, b.byName[name])
+			i := b.byName[name]
+			if !slices.Contains(idx, i) {
+				idx = append(idx, i)
+			}
+			b.dests[i].routes[r.Name] = true
 		}
 		b.routes = append(b.routes, idx)
 	}
@@ -131,11 +121,11 @@ func (b *Bot) Stats() Stats {
 	for _, d := range b.dests {
 		ds := DestinationStats{
 			Forwarded: d.c.forwarded.Load(),
-			Dropped:   d.c.dropped.Load(),
+			Dropped:   d.dropped(),
 			Failed:    d.c.failed.Load(),
 			Cancelled: d.c.cancelled.Load(),
 			Retried:   d.c.retried.Load(),
-			Queued:    d.depth.Load(),
+			Queued:    d.depth(),
 		}
 		s.Destinations[d.Name] = ds
 		s.Forwarded += ds.Forwarded
@@ -161,65 +151,93 @@ type job struct {
 }
 
 // slot keeps an event's place in stream order between the dispatcher and
-// the collector: the verdicts of a status (result, nil for other events)
-// and the source's cursor after the event.
+// the collector: the verdicts of a status (result, nil for other events),
+// the ID a delete event cancels, and the source's cursor after the event.
 type slot struct {
-	result <-chan []accepted
-	cursor string
+	result  <-chan []accepted
+	deleted string
+	cursor  string
 }
 
-// load reads the Store's snapshot into the dedupe window and the queues.
-func (b *Bot) load() error {
-	snap, err := b.cfg.Store.Load(b.cfg.DedupeWindow)
+// open opens the delivery log over the Store and restores the dedupe
+// window, the deletes and the source's cursor from it.
+func (b *Bot) open() error {
+	var cons []journal.ConsumerOptions
+	for _, d := range b.dests {
+		c := d.QueueCap
+		if c <= 0 {
+			c = b.cfg.QueueCap
+		}
+		cons = append(cons, journal.ConsumerOptions{Name: d.Name, Cap: c})
+	}
+	r, resumable := b.cfg.Source.(stream.Resumer)
+	opt := journal.Options{
+		Consumers:   cons,
+		AckWindow:   b.cfg.AckWindow,
+		CommitDelay: b.cfg.CommitDelay,
+		CommitBatch: b.cfg.CommitBatch,
+		Tail:        b.cfg.Tail,
+		Window:      b.cfg.DedupeWindow,
+		Source:      b.cfg.Source.Name(),
+		OnCommit:    b.onCommit,
+		Logger:      b.log,
+		Now:         b.cfg.Now,
+	}
+	if resumable {
+		opt.OnCursor = r.Committed
+	}
+	var st journal.Storage
+	if b.cfg.Store != nil {
+		st = b.cfg.Store
+	}
+	j, rec, err := journal.Open(st, opt)
 	if err != nil {
 		return fmt.Errorf("bot: %w", err)
 	}
-	for _, id := range snap.Seen {
+	b.journal = j
+	for _, id := range rec.Seen {
 		b.seen.add(id)
 	}
-	if r, ok := b.cfg.Source.(stream.Resumer); ok {
+	for _, id := range rec.Deleted {
+		b.deleted.add(id)
+	}
+	if resumable {
 		b.resumer = r
-		if c := snap.Cursors[b.cfg.Source.Name()]; c != "" {
-			b.log.Info("resuming the stream from the committed cursor", "source", b.cfg.Source.Name(), "cursor", c)
-			r.Resume(c)
+		if rec.Cursor != "" {
+			b.log.Info("resuming the stream from the committed cursor", "source", b.cfg.Source.Name(), "cursor", rec.Cursor)
+			r.Resume(rec.Cursor)
 		}
 	}
-	for _, d := range b.dests {
-		q, ok := snap.Queues[d.Name]
-		if !ok {
-			continue
-		}
-		next := max(q.Next, 1)
-		head := min(max(q.Head, 1), next)
-		d.next, d.floor, d.acked, d.ackCommitted, d.start = next, head, head, head, head
-		d.durable.Store(head)
-		d.depth.Store(int64(q.Depth))
-		if q.Depth > 0 {
-			b.log.Info("resuming queued deliveries", "destination", d.Name, "queued", q.Depth)
+	for i, d := range b.dests {
+		d.consumer = j.Consumer(i)
+		d.ready.Store(true)
+		if n := rec.Queued[d.Name]; n > 0 {
+			b.log.Info("resuming queued deliveries", "destination", d.Name, "queued", n)
 		}
 	}
-	for name, q := range snap.Queues {
-		if _, ok := b.byName[name]; !ok && q.Depth > 0 {
-			b.log.Warn("the store holds a queue for a destination that is no longer configured: it is kept, not delivered",
-				"destination", name, "queued", q.Depth)
-		}
+	for name, n := range rec.Orphans {
+		b.log.Warn("the store holds a queue for a destination that is no longer configured: it is kept, not delivered, "+
+			"and the log keeps the space it takes until the destination is configured again",
+			"destination", name, "queued", n)
 	}
 	return nil
 }
 
 // Run streams until ctx ends or the source stops, then drains: statuses
-// already queued keep being delivered for up to DrainTimeout, and what is
+// already queued keep being delivered for up to DrainTimeout after ctx
+// ends (without limit after the source finished on its own), and what is
 // left stays in the Store for the next Run. It returns nil after a
 // cancelled ctx or a finished source, and the source's error (for example a
 // stream.PermanentError) otherwise, in both cases after draining. It returns
 // an error at once when the Store cannot be loaded or MetricsAddr cannot be
 // listened on.
 func (b *Bot) Run(ctx context.Context) error {
-	if err := b.load(); err != nil {
+	if err := b.open(); err != nil {
 		return err
 	}
 	stopServer, err := b.serve()
 	if err != nil {
+		b.journal.Close()
 		return err
 	}
 	defer stopServer()
@@ -231,15 +249,18 @@ func (b *Bot) Run(ctx context.Context) error {
 		o.Observe(observer{b})
 	}
 
-	// The committer writes accepted statuses and acknowledgements.
-	pendingCh := make(chan pending, b.cfg.CommitBatch)
-	quitCommitter := make(chan struct{})
-	var commitWG sync.WaitGroup
-	commitWG.Go(func() { b.commitLoop(pendingCh, quitCommitter) })
-
-	// Destinations deliver on a context that survives ctx by the drain timeout.
+	// Destinations deliver, and the collector appends, on a context that
+	// outlives ctx by the drain timeout.
 	deliverCtx, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDelivery()
+	var timedOut atomic.Bool
+	drainTimer := make(chan *time.Timer, 1)
+	stopDrainTimer := context.AfterFunc(ctx, func() {
+		drainTimer <- time.AfterFunc(b.cfg.DrainTimeout, func() {
+			timedOut.Store(true)
+			stopDelivery()
+		})
+	})
 	var destWG sync.WaitGroup
 	for _, d := range b.dests {
 		destWG.Go(func() { b.deliver(deliverCtx, d) })
@@ -256,7 +277,7 @@ func (b *Bot) Run(ctx context.Context) error {
 
 	intake := make(chan stream.Event, 4*b.cfg.Workers)
 	jobs := make(chan job, b.cfg.Workers)
-	order := make(chan slot, 4*b.cfg.Workers)
+	order := make(chan slot, 64*b.cfg.Workers)
 
 	var pipeWG sync.WaitGroup
 	var srcErr error
@@ -281,33 +302,24 @@ func (b *Bot) Run(ctx context.Context) error {
 	for range b.cfg.Workers {
 		workerWG.Go(func() { b.work(ctx, jobs) })
 	}
-	pipeWG.Go(func() {
-		defer close(pendingCh)
-		b.collect(order, pendingCh)
-	})
+	pipeWG.Go(func() { b.collect(deliverCtx, order) })
 
 	pipeWG.Wait()
 	workerWG.Wait()
 
-	// Everything accepted is in the store; let the destinations finish.
-	delivered := make(chan struct{})
-	go func() { destWG.Wait(); close(delivered) }()
-	select {
-	case <-delivered:
-	case <-ctx.Done():
-		t := time.NewTimer(b.cfg.DrainTimeout)
-		select {
-		case <-delivered:
-		case <-t.C:
-			stopDelivery()
-			<-delivered
-			b.log.Warn("drain timed out: undelivered statuses stay queued for the next start",
-				"timeout", b.cfg.DrainTimeout, "queued", b.Stats().Queued)
-		}
-		t.Stop()
+	// Everything accepted is in the log; let the destinations finish.
+	b.journal.Seal()
+	destWG.Wait()
+	if !stopDrainTimer() { // ctx ended: the drain timer runs
+		(<-drainTimer).Stop()
 	}
-	close(quitCommitter)
-	commitWG.Wait()
+	if timedOut.Load() {
+		b.log.Warn("drain timed out: undelivered statuses stay queued for the next start",
+			"timeout", b.cfg.DrainTimeout, "queued", b.Stats().Queued)
+	}
+	if err := b.journal.Close(); err != nil {
+		b.log.Error("the delivery log was not closed cleanly", "err", err)
+	}
 	close(statsDone)
 	statsWG.Wait()
 
@@ -319,24 +331,33 @@ func (b *Bot) Run(ctx context.Context) error {
 }
 
 // dispatch handles control events and hands statuses to the workers,
-// recording their order. Every event that carries a cursor takes a place in
-// the order, so that the cursor is committed only after what came before.
+// recording their order. Every event that carries a cursor, and every
+// delete, takes a place in the order, so that the collector appends it
+// after what came before.
 func (b *Bot) dispatch(intake <-chan stream.Event, jobs chan<- job, order chan<- slot) {
 	for ev := range intake {
+		sl := slot{cursor: ev.Cursor}
 		switch ev.Kind {
 		case stream.KindStatus:
+			if ev.Status == nil {
+				b.log.Error("the source emitted a status event without a status: ignoring it", "source", b.cfg.Source.Name())
+				break
+			}
 			if !b.seen.add(ev.Status.ID) {
 				b.c.duplicates.Add(1)
 				break
 			}
 			b.c.received.Add(1)
 			r := make(chan []accepted, 1)
-			order <- slot{result: r, cursor: ev.Cursor}
+			sl.result = r
+			order <- sl
 			jobs <- job{status: ev.Status, result: r}
 			continue
 		case stream.KindDelete:
 			b.c.deletes.Add(1)
-			b.deleted.add(ev.Delete.StatusID)
+			if b.deleted.add(ev.Delete.StatusID) {
+				sl.deleted = ev.Delete.StatusID
+			}
 		case stream.KindLimit:
 			b.c.limits.Add(1)
 			b.c.withheld.Store(ev.Limit.Track)
@@ -345,14 +366,15 @@ func (b *Bot) dispatch(intake <-chan stream.Event, jobs chan<- job, order chan<-
 		case stream.KindWarning:
 			b.c.warnings.Add(1)
 		}
-		if ev.Cursor != "" {
-			order <- slot{cursor: ev.Cursor}
+		if sl.cursor != "" || sl.deleted != "" {
+			order <- sl
 		}
 	}
 }
 
 // work runs the route filters of each job. Every worker builds its own
-// chains around its own collecting handler, so no state is shared.
+// chains around its own collecting handler, so no state is shared. A
+// filter that panics is logged and counts as not taking the status.
 func (b *Bot) work(ctx context.Context, jobs <-chan job) {
 	var got []accepted
 	chains := make([]handlers.Handler, len(b.cfg.Routes))
@@ -369,7 +391,7 @@ func (b *Bot) work(ctx context.Context, jobs <-chan job) {
 	for j := range jobs {
 		got = nil // the previous slice now belongs to the collector
 		for i, h := range chains {
-			if err := h.Handle(ctx, j.status); err != nil {
+			if err := callSafely(ctx, h, j.status); err != nil {
 				b.log.Error("route filter failed", "route", b.cfg.Routes[i].Name, "id", j.status.ID, "err", err)
 			}
 		}
@@ -377,63 +399,100 @@ func (b *Bot) work(ctx context.Context, jobs <-chan job) {
 	}
 }
 
-// collect takes the workers' verdicts in stream order and hands each
-// matched status, with the destinations it goes to, to the committer.
-// A source's cursor rides with the next matched status; when no verdict is
-// waiting it goes to the committer on its own, so a stream whose statuses
-// rarely match still advances its cursor.
-func (b *Bot) collect(order <-chan slot, out chan<- pending) {
-	queued := make([]bool, len(b.dests))
-	var cursor string // the newest cursor not yet handed on
+// callSafely calls h, turning a panic into a permanent error: one status
+// that trips a handler must not take the bot down.
+func callSafely(ctx context.Context, h handlers.Handler, s *stream.Status) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = handlers.Permanent(fmt.Errorf("handler panicked: %v", p))
+		}
+	}()
+	return h.Handle(ctx, s)
+}
+
+// appendBatch bounds how many records the collector hands the log at once.
+const appendBatch = 256
+
+// collect takes the workers' verdicts in stream order and appends one
+// record per matched status, and a tombstone per delete, to the log, with
+// the source's newest cursor. It appends what it holds whenever no verdict
+// is waiting, so a quiet stream is not held back.
+func (b *Bot) collect(ctx context.Context, order <-chan slot) {
+	var batch []*journal.Record
+	var cursor string
+	flush := func() {
+		if len(batch) == 0 && cursor == "" {
+			return
+		}
+		if err := b.journal.Append(ctx, batch, cursor); err != nil {
+			b.log.Error("cannot append to the delivery log: statuses lost", "statuses", len(batch), "err", err)
+		}
+		batch, cursor = nil, ""
+	}
 	for {
 		var sl slot
 		var ok bool
 		select {
 		case sl, ok = <-order:
 		default:
-			if cursor != "" {
-				out <- pending{cursor: cursor}
-				cursor = ""
-			}
+			flush()
 			sl, ok = <-order
 		}
 		if !ok {
-			if cursor != "" {
-				out <- pending{cursor: cursor}
-			}
+			flush()
 			return
 		}
 		if sl.cursor != "" {
 			cursor = sl.cursor
 		}
-		if sl.result == nil {
-			continue
-		}
-		verdicts := <-sl.result
-		if len(verdicts) == 0 {
-			continue
-		}
-		b.c.matched.Add(1)
-		clear(queued)
-		p := pending{cursor: cursor}
-		cursor = ""
-		for _, v := range verdicts {
-			s := v.status
-			if len(s.Matched) == 0 {
-				c := *s
-				c.Matched = []string{b.cfg.Routes[v.route].Name}
-				s = &c
+		switch {
+		case sl.deleted != "":
+			batch = append(batch, &journal.Record{Deleted: sl.deleted})
+		case sl.result != nil:
+			if r := b.record(<-sl.result); r != nil {
+				b.c.matched.Add(1)
+				batch = append(batch, r)
 			}
-			p.id = s.ID
-			for _, di := range b.routes[v.route] {
-				if !queued[di] {
-					queued[di] = true
-					p.to = append(p.to, target{dest: di, status: s})
+		}
+		if len(batch) >= appendBatch {
+			flush()
+		}
+	}
+}
+
+// record turns the verdicts on one status into its record: the status of
+// the first route that took it, with Routes naming every route that took
+// it and Matched every phrase that matched, for the destinations of those
+// routes. Raw is kept only when one of them asks for it. It returns nil
+// when no route took the status.
+func (b *Bot) record(verdicts []accepted) *journal.Record {
+	if len(verdicts) == 0 {
+		return nil
+	}
+	s := *verdicts[0].status
+	s.Routes = make([]string, 0, len(verdicts))
+	r := &journal.Record{Status: &s}
+	raw := false
+	for _, v := range verdicts {
+		s.Routes = append(s.Routes, b.cfg.Routes[v.route].Name)
+		if v.status != verdicts[0].status {
+			for _, m := range v.status.Matched {
+				if !slices.Contains(s.Matched, m) {
+					s.Matched = append(s.Matched[:len(s.Matched):len(s.Matched)], m)
 				}
 			}
 		}
-		out <- p
+		for _, di := range b.routes[v.route] {
+			if !slices.Contains(r.To, di) {
+				r.To = append(r.To, di)
+				raw = raw || b.dests[di].Raw
+			}
+		}
 	}
+	if !raw {
+		s.Raw = nil
+	}
+	return r
 }
 
 func (b *Bot) logStats(done <-chan struct{}) {

@@ -138,12 +138,18 @@ func TestRoutesReachEachDestinationOnce(t *testing.T) {
 	if got := pyOnly.ids(); !slices.Equal(got, []string{"1", "3"}) {
 		t.Errorf("py = %q", got)
 	}
-	if m := both.got[0].Matched; !slices.Equal(m, []string{"py"}) {
-		t.Errorf("Matched = %q, want the first matching route", m)
+	if r := both.got[0].Routes; !slices.Equal(r, []string{"py", "go"}) {
+		t.Errorf("Routes = %q, want both routes that took it", r)
+	}
+	if m := both.got[0].Matched; !slices.Equal(m, []string{"python", "go"}) {
+		t.Errorf("Matched = %q, want the phrases of both routes", m)
+	}
+	if r := pyOnly.got[0].Routes; !slices.Equal(r, []string{"py"}) {
+		t.Errorf("py sees Routes = %q, want only the route that leads to it", r)
 	}
 }
 
-func TestRouteWithoutFilterIsNamedInMatched(t *testing.T) {
+func TestRouteWithoutFilterIsNamedInRoutes(t *testing.T) {
 	t.Parallel()
 	s := &sink{}
 	run(t, Config{
@@ -151,7 +157,7 @@ func TestRouteWithoutFilterIsNamedInMatched(t *testing.T) {
 		Routes:       []Route{{Name: "everything", Destinations: []string{"s"}}},
 		Destinations: []Destination{{Name: "s", Handler: s}},
 	})
-	if len(s.got) != 1 || !slices.Equal(s.got[0].Matched, []string{"everything"}) {
+	if len(s.got) != 1 || !slices.Equal(s.got[0].Routes, []string{"everything"}) || len(s.got[0].Matched) != 0 {
 		t.Errorf("got %+v", s.got)
 	}
 }
@@ -342,7 +348,7 @@ func TestShutdownDrainTimeoutKeepsTheRestQueued(t *testing.T) {
 		<-c.Done() // a destination that never answers
 		return c.Err()
 	})
-	store := newMemStore()
+	store, _ := openTestOutbox(t)
 	b, err := New(Config{
 		Source:       blockingSource(status("1", "python"), status("2", "python"), status("3", "python")),
 		Routes:       []Route{route("py", "python", "s")},

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/streambot/streambot/bot/journal"
 	"github.com/streambot/streambot/handlers"
 	"github.com/streambot/streambot/stream"
 )
@@ -17,10 +18,9 @@ const (
 	DefaultDedupeWindow  = 100_000
 	DefaultStatsInterval = time.Minute
 	DefaultDrainTimeout  = 5 * time.Second
-	DefaultAckWindow     = 64
-	DefaultReadAhead     = 32
-	DefaultCommitDelay   = 2 * time.Millisecond
-	DefaultCommitBatch   = 512
+	DefaultAckWindow     = journal.DefaultAckWindow
+	DefaultCommitDelay   = journal.DefaultCommitDelay
+	DefaultCommitBatch   = journal.DefaultCommitBatch
 	DefaultStaleAfter    = 5 * time.Minute
 	DefaultStuckAfter    = 10 * time.Minute
 )
@@ -43,17 +43,26 @@ type Destination struct {
 	// Name identifies the destination in routes, logs and stats.
 	Name string
 	// Handler delivers one status. It is called from a single goroutine, in
-	// stream order. Its context is cancelled when the shutdown drain times
-	// out. A nil error acknowledges the status: it leaves the queue. A
-	// retryable error (handlers.IsRetryable) keeps it at the head of the
-	// queue and it is handed again after Config.Retry's backoff; any other
-	// error (handlers.ErrPermanent, handlers.ErrDestinationGone) counts it
-	// failed and removes it, so a poison status cannot block the queue.
+	// stream order, and makes one attempt: the bot owns retries. Its context
+	// is cancelled when the shutdown drain times out. A nil error
+	// acknowledges the status: it leaves the queue. A retryable error
+	// (handlers.IsRetryable) keeps it at the head of the queue and it is
+	// handed again after Config.Retry's backoff (or exactly the wait a
+	// handlers.RetryAfter error asks for); any other error
+	// (handlers.ErrPermanent, handlers.ErrDestinationGone) counts it failed
+	// and removes it, and so does a panic, so a poison status cannot block
+	// the queue. The status's Routes names the routes that led it here.
 	Handler handlers.Handler
 	// QueueCap bounds the statuses waiting for this destination (the one
 	// being sent is not counted); when it is exceeded the oldest waiting
 	// ones are dropped. 0 means Config.QueueCap.
 	QueueCap int
+	// Raw asks for Status.Raw, the payload as the network sent it (for
+	// example a JSONL archive of original payloads, or a handler that reads
+	// fields streambot does not normalize). Without it Raw is nil: the log
+	// does not store payloads no destination reads, which makes it about
+	// three times smaller.
+	Raw bool
 }
 
 // Config configures a Bot.
@@ -66,10 +75,11 @@ type Config struct {
 	Destinations []Destination
 	// Workers is the size of the route-filter pool; 0 means GOMAXPROCS.
 	Workers int
-	// Store holds the destinations' queues and the dedupe window. Use an
-	// [Outbox] for statuses that survive a crash or a restart; nil means an
-	// in-memory store with the same semantics (nothing survives the
-	// process). The caller opens and closes it; one Bot at a time.
+	// Store holds the delivery log: every accepted status once, the
+	// destinations' positions, the dedupe window and the deletes. Use an
+	// [Outbox] for statuses that survive a crash or a restart; nil means the
+	// same log in memory (nothing survives the process). The caller opens
+	// and closes it; one Bot at a time.
 	Store Store
 	// QueueCap bounds each destination's queue (drop-oldest, see
 	// Destination.QueueCap); 0 means DefaultQueueCap.
@@ -84,15 +94,18 @@ type Config struct {
 	// fails permanently, is dropped by the cap or the bot stops.
 	Retry handlers.RetryPolicy
 	// AckWindow bounds, per destination, the statuses delivered whose
-	// removal from the Store is not yet committed: after a crash at most
+	// acknowledgement is not yet committed: after a crash at most
 	// AckWindow+1 statuses per destination are delivered again. 0 means
 	// DefaultAckWindow.
 	AckWindow int
-	// ReadAhead is how many queued entries a destination holds in memory;
-	// the rest stay in the Store. 0 means DefaultReadAhead.
-	ReadAhead int
-	// CommitDelay is how long the committer waits for more statuses before
-	// a group commit, and CommitBatch the most statuses in one; 0 means
+	// Tail is how many of the newest statuses the log keeps in memory as
+	// live values, so that destinations that keep up never read the Store;
+	// a destination further behind reads its statuses back from it. 0 means
+	// journal.DefaultTail. Without a Store everything queued stays in
+	// memory.
+	Tail int
+	// CommitDelay is how long the log waits for more statuses before a
+	// group commit, and CommitBatch the most statuses in one; 0 means
 	// DefaultCommitDelay and DefaultCommitBatch, a negative CommitDelay
 	// commits what is ready without waiting.
 	CommitDelay time.Duration
@@ -134,22 +147,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	if cfg.QueueCap <= 0 {
 		cfg.QueueCap = DefaultQueueCap
 	}
-	if cfg.Store == nil {
-		cfg.Store = newMemStore()
-	}
 	cfg.Retry.MaxAttempts = 0
-	if cfg.AckWindow <= 0 {
-		cfg.AckWindow = DefaultAckWindow
-	}
-	if cfg.ReadAhead <= 0 {
-		cfg.ReadAhead = DefaultReadAhead
-	}
-	if cfg.CommitDelay == 0 {
-		cfg.CommitDelay = DefaultCommitDelay
-	}
-	if cfg.CommitBatch <= 0 {
-		cfg.CommitBatch = DefaultCommitBatch
-	}
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = DefaultStaleAfter
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambot/streambot/bot/journal"
 	"github.com/streambot/streambot/stream"
 )
 
@@ -79,12 +80,12 @@ type checkingStore struct {
 	stored map[string]bool
 }
 
-func (c *checkingStore) Commit(b *Batch) error {
+func (c *checkingStore) Commit(b *journal.Commit) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, es := range b.Append {
-		for _, e := range es {
-			c.stored[e.Status.ID] = true
+	if b.IDs != nil {
+		for _, id := range b.IDs.Seen {
+			c.stored[id] = true
 		}
 	}
 	if b.Cursor != nil {
@@ -153,22 +154,43 @@ func TestCursorOfUnmatchedStreamIsThrottled(t *testing.T) {
 		evs = append(evs, ev)
 	}
 	src := &resumable{evs: evs}
-	store := newMemStore()
+	o, _ := openTestOutbox(t)
+	store := &countingStore{Store: o}
 	now := time.Unix(1000, 0) // the clock never moves: only the first and the last commit write the cursor
 	run(t, Config{
 		Source: src, Store: store, StatsInterval: -1, Now: func() time.Time { return now },
 		Routes:       []Route{route("python", "python", "out")},
 		Destinations: []Destination{{Name: "out", Handler: &sink{}}},
 	})
-	if got := store.cursors["jet"]; got != "200" {
+	if got := store.cursor; got != "200" {
 		t.Errorf("stored cursor %q, want 200", got)
 	}
 	if n := len(src.committed); n < 1 || n > 2 {
 		t.Errorf("%d cursor commits (%q), want 1 or 2 with a frozen clock", n, src.committed)
 	}
+	// The first commit also records the destination's consumer.
 	if store.commits > 2 {
 		t.Errorf("%d commits for a stream that never matched, want at most 2", store.commits)
 	}
+}
+
+// countingStore counts the commits that reach a Store and keeps the last
+// cursor written.
+type countingStore struct {
+	Store
+	mu      sync.Mutex
+	commits int
+	cursor  string
+}
+
+func (c *countingStore) Commit(b *journal.Commit) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.commits++
+	if b.Cursor != nil {
+		c.cursor = b.Cursor.Position
+	}
+	return c.Store.Commit(b)
 }
 
 // notifyingResumable is a resumable source that emits its first event,
@@ -216,7 +238,7 @@ func TestCursorOfQuietStreamIsFlushed(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx) }()
-	bound := time.After(10 * cursorInterval) // only a bound on a failure
+	bound := time.After(10 * journal.CursorInterval) // only a bound on a failure
 	select {
 	case c := <-src.got: // the first cursor is written at once
 		if c != "1" {

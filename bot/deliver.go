@@ -4,111 +4,51 @@ import (
 	"context"
 	"time"
 
-	"github.com/streambot/streambot/handlers"
+	"github.com/streambot/streambot/bot/journal"
+	"github.com/streambot/streambot/stream"
 )
 
-// deliver hands d's queued statuses to its handler, one at a time, in
-// queue order, holding at most ReadAhead of them in memory. It returns
-// when ctx ends (what is left stays queued) or when the queue is empty and
-// sealed.
+// deliver hands d's records to its handler, one at a time, in log order.
+// It returns when ctx ends (the record in flight stays queued and is the
+// first delivered at the next start) or when the sealed log has nothing
+// more for d.
 func (b *Bot) deliver(ctx context.Context, d *destination) {
-	var window []Entry
-	cursor := d.start
-	backoff := 50 * time.Millisecond
 	for {
-		if ctx.Err() != nil {
+		r, err := d.consumer.Next(ctx)
+		if err != nil {
+			return // io.EOF (drained) or ctx ended
+		}
+		if !b.handle(ctx, d, r) {
 			return
 		}
-		if len(window) == 0 {
-			d.mu.Lock()
-			cursor = max(cursor, d.floor)
-			d.mu.Unlock()
-			sealed := d.sealed.Load()
-			var err error
-			window, err = b.cfg.Store.Read(d.Name, cursor, b.cfg.ReadAhead)
-			if err != nil {
-				b.log.Error("cannot read the outbox: retrying", "destination", d.Name, "err", err, "retry_in", backoff)
-				if handlers.SleepContext(ctx, backoff) != nil {
-					return
-				}
-				backoff = min(2*backoff, 5*time.Second)
-				continue
-			}
-			backoff = 50 * time.Millisecond
-			if len(window) == 0 {
-				d.oldest.Store(0)
-				if sealed {
-					return
-				}
-				select {
-				case <-d.notify:
-				case <-ctx.Done():
-					return
-				}
-				continue
-			}
-			cursor = window[len(window)-1].Seq + 1
-		}
-		e := window[0]
-		window[0] = Entry{} // let the status go once handled
-		window = window[1:]
-
-		d.mu.Lock()
-		if e.Seq < d.floor { // dropped by the cap (and counted) meanwhile
-			d.acked = max(d.acked, e.Seq+1)
-			d.mu.Unlock()
-			continue
-		}
-		d.sending, d.busy = e.Seq, true
-		d.mu.Unlock()
-		d.oldest.Store(e.Time.UnixNano())
-
-		if !b.handle(ctx, d, e) {
-			d.mu.Lock()
-			d.busy = false
-			d.mu.Unlock()
-			return // stopped: the entry stays queued
-		}
-		d.mu.Lock()
-		d.busy = false
-		d.acked = max(d.acked, e.Seq+1)
-		d.mu.Unlock()
-		poke(b.wake)
-		// Do not run more than AckWindow entries ahead of what is durably
-		// acknowledged: that bounds the re-deliveries after a crash.
-		for e.Seq+1-d.durable.Load() > uint64(b.cfg.AckWindow) {
-			select {
-			case <-d.committed:
-			case <-ctx.Done():
-				return
-			}
-		}
+		d.consumer.Ack(r.Seq)
 	}
 }
 
-// handle delivers one entry, retrying retryable failures. It reports
-// whether the entry is done (delivered, failed for good or cancelled by a
-// delete); false means ctx ended first. The entry being handled is never
-// dropped by the cap.
-func (b *Bot) handle(ctx context.Context, d *destination, e Entry) bool {
-	if e.Status == nil {
+// handle delivers one record; the delivery loop is the only place that
+// retries: a sink makes one attempt per call and classifies its failure.
+// It reports whether the record is done (delivered, failed for good,
+// unreadable or cancelled by a delete); false means ctx ended first.
+func (b *Bot) handle(ctx context.Context, d *destination, r *journal.Record) bool {
+	if r.Err != nil || r.Status == nil {
 		d.c.failed.Add(1)
-		b.log.Error("delivery failed: the queued entry is unreadable: removing it", "destination", d.Name, "seq", e.Seq)
+		b.log.Error("delivery failed: the queued record is unreadable: skipping it", "destination", d.Name, "seq", r.Seq, "err", r.Err)
 		return true
 	}
-	if b.deleted.contains(e.Status.ID) {
+	if b.deleted.contains(r.Status.ID) {
 		d.c.cancelled.Add(1)
 		return true
 	}
+	s := d.view(r.Status)
 	policy := b.cfg.Retry
 	policy.OnRetry = func(err error, attempt int, delay time.Duration) {
 		d.c.retried.Add(1)
-		b.log.Warn("delivery failed: retrying", "destination", d.Name, "id", e.Status.ID,
+		b.log.Warn("delivery failed: retrying", "destination", d.Name, "id", s.ID,
 			"attempt", attempt, "delay", delay, "err", err)
 	}
 	err := policy.Do(ctx, func(ctx context.Context) error {
 		start := time.Now()
-		err := d.Handler.Handle(ctx, e.Status)
+		err := callSafely(ctx, d.Handler, s)
 		b.metrics.observeSend(d.Name, time.Since(start), err)
 		return err
 	})
@@ -119,7 +59,35 @@ func (b *Bot) handle(ctx context.Context, d *destination, e Entry) bool {
 		return false
 	default:
 		d.c.failed.Add(1)
-		b.log.Error("delivery failed for good: removing the status from the queue", "destination", d.Name, "id", e.Status.ID, "err", err)
+		b.log.Error("delivery failed for good: removing the status from the queue", "destination", d.Name, "id", s.ID, "err", err)
 	}
 	return true
+}
+
+// view is the status as d sees it: Routes names only the routes that lead
+// to d, and Raw is there only when d asked for it.
+func (d *destination) view(s *stream.Status) *stream.Status {
+	mine := 0
+	for _, r := range s.Routes {
+		if d.routes[r] {
+			mine++
+		}
+	}
+	stripRaw := !d.Raw && s.Raw != nil
+	if mine == len(s.Routes) && !stripRaw {
+		return s
+	}
+	c := *s
+	if mine != len(s.Routes) {
+		c.Routes = make([]string, 0, mine)
+		for _, r := range s.Routes {
+			if d.routes[r] {
+				c.Routes = append(c.Routes, r)
+			}
+		}
+	}
+	if stripRaw {
+		c.Raw = nil
+	}
+	return &c
 }

@@ -227,7 +227,7 @@ func TestBlueskyResumesFromStoredCursor(t *testing.T) {
 		t.Fatal(err)
 	}
 	runUntilSent(t, t.Context(), blueskyBot(t, t.Context(), newBlueskySource(t, srv1.URL), tg, ob), tg, last)
-	snap, err := ob.Load(bot.DefaultDedupeWindow)
+	snap, err := ob.Load()
 	if err != nil {
 		t.Fatal(err)
 	}

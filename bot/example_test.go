@@ -95,8 +95,9 @@ func Example_listener() {
 }
 
 // Two keywords routed to two destinations. A status that matches both
-// routes reaches both destinations, each copy labelled with its route's
-// name in Matched; a status that matches neither is not delivered. Each
+// routes is stored once and reaches both destinations, each seeing in
+// Routes the route that led it there and in Matched every phrase that
+// matched; a status that matches neither is not delivered. Each
 // destination runs in its own goroutine, so this example collects what each
 // received and prints it after Run, which returns only when all deliveries
 // are done.
@@ -111,7 +112,7 @@ func Example_routing() {
 	var pyChannel, goChannel []string // each written only by its destination
 	collect := func(into *[]string) handlers.Handler {
 		return handlers.HandlerFunc(func(_ context.Context, s *stream.Status) error {
-			*into = append(*into, fmt.Sprintf("%v %s", s.Matched, s.Text))
+			*into = append(*into, fmt.Sprintf("route %v, matched %v: %s", s.Routes, s.Matched, s.Text))
 			return nil
 		})
 	}
@@ -145,10 +146,10 @@ func Example_routing() {
 	fmt.Printf("received %d, matched %d, forwarded %d\n", st.Received, st.Matched, st.Forwarded)
 	// Output:
 	// py-channel:
-	//   [python] Python 3.13 is out
-	//   [python] Calling Go from Python with cgo
+	//   route [python], matched [python]: Python 3.13 is out
+	//   route [python], matched [python go]: Calling Go from Python with cgo
 	// go-channel:
-	//   [golang] Go 1.26 ships today
-	//   [golang] Calling Go from Python with cgo
+	//   route [golang], matched [go]: Go 1.26 ships today
+	//   route [golang], matched [python go]: Calling Go from Python with cgo
 	// received 4, matched 3, forwarded 4
 }

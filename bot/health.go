@@ -98,11 +98,11 @@ func (b *Bot) Healthy() (bool, []string) {
 func (b *Bot) Ready() bool { return b.health.ready.Load() }
 
 func (b *Bot) oldestAge(d *destination, now time.Time) time.Duration {
-	t := d.oldest.Load()
-	if t == 0 {
+	t := d.oldest()
+	if t.IsZero() {
 		return 0
 	}
-	return max(now.Sub(time.Unix(0, t)), 0)
+	return max(now.Sub(t), 0)
 }
 
 // Registry returns the Bot's own Prometheus registry (no global state):

@@ -95,10 +95,10 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, d := range b.dests {
 		counter(m.forwarded, d.c.forwarded.Load(), d.Name)
 		counter(m.retried, d.c.retried.Load(), d.Name)
-		counter(m.dropped, d.c.dropped.Load(), d.Name)
+		counter(m.dropped, d.dropped(), d.Name)
 		counter(m.failed, d.c.failed.Load(), d.Name)
 		counter(m.cancelled, d.c.cancelled.Load(), d.Name)
-		gauge(m.depth, float64(d.depth.Load()), d.Name)
+		gauge(m.depth, float64(d.depth()), d.Name)
 		gauge(m.oldest, b.oldestAge(d, now).Seconds(), d.Name)
 	}
 }

@@ -45,7 +45,7 @@ type DestinationStats struct {
 }
 
 type destCounters struct {
-	forwarded, dropped, failed, cancelled, retried atomic.Int64
+	forwarded, failed, cancelled, retried atomic.Int64
 }
 
 type counters struct {

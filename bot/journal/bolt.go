@@ -35,13 +35,15 @@ type Bolt struct {
 
 	migrated string // what the migration at open did, for the log
 
-	commits, bytes, reads atomic.Int64
+	commits, records, bytes, reads atomic.Int64
 }
 
 // BoltStats counts what a Bolt has done since it was opened.
 type BoltStats struct {
 	// Commits is the number of read-write transactions (group commits).
 	Commits int64
+	// Records is the number of records written.
+	Records int64
 	// Bytes is the encoded size of the chunks written.
 	Bytes int64
 	// Reads is the number of chunks read back for consumers behind the
@@ -131,7 +133,7 @@ func (s *Bolt) Path() string { return s.path }
 
 // Stats returns the counters.
 func (s *Bolt) Stats() BoltStats {
-	return BoltStats{Commits: s.commits.Load(), Bytes: s.bytes.Load(), Reads: s.reads.Load()}
+	return BoltStats{Commits: s.commits.Load(), Records: s.records.Load(), Bytes: s.bytes.Load(), Reads: s.reads.Load()}
 }
 
 func key(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
@@ -251,6 +253,7 @@ func (s *Bolt) Commit(c *Commit) error {
 		return fmt.Errorf("outbox: commit: %w", err)
 	}
 	s.commits.Add(1)
+	s.records.Add(int64(c.Next - c.First))
 	s.bytes.Add(int64(len(c.Chunk)))
 	return nil
 }

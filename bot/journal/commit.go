@@ -18,7 +18,7 @@ func (j *Journal) commitLoop() {
 		var flush <-chan time.Time
 		var flushTimer *time.Timer
 		if j.cursor != j.committed {
-			flushTimer = time.NewTimer(max(0, cursorInterval-j.opt.Now().Sub(j.cursorAt)))
+			flushTimer = time.NewTimer(max(0, CursorInterval-j.opt.Now().Sub(j.cursorAt)))
 			flush = flushTimer.C
 		}
 		j.mu.Unlock()
@@ -70,7 +70,7 @@ func (j *Journal) round(final bool) bool {
 			c.Marks[cs.name] = m
 		}
 	}
-	if next == j.head && j.cursor != j.committed && (next > first || final || now.Sub(j.cursorAt) >= cursorInterval) {
+	if next == j.head && j.cursor != j.committed && (next > first || final || now.Sub(j.cursorAt) >= CursorInterval) {
 		c.Cursor = &Cursor{Source: j.opt.Source, Position: j.cursor}
 	}
 	// The IDs entries beyond the window, counting this round's.

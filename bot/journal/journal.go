@@ -21,10 +21,10 @@ const (
 	DefaultWindow      = 100_000
 )
 
-// cursorInterval bounds how often a cursor is committed on its own: a
+// CursorInterval bounds how often a cursor is committed on its own: a
 // stream that rarely matches would otherwise cost an fsync per event. A
 // cursor riding with records is always written.
-const cursorInterval = time.Second
+const CursorInterval = time.Second
 
 // ErrClosed is returned by Append after Close.
 var ErrClosed = errors.New("journal: closed")
