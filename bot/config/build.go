@@ -254,10 +254,7 @@ func (f *File) buildDestination(ctx context.Context, d Destination, env Env) (ha
 		}
 		return s, nil, nil
 	case TypeWebhook:
-		h, err := webhook.New(webhook.Config{
-			URL: d.URL, Format: webhook.Format(d.Format), Template: d.Template,
-			Logger: env.Logger.With("destination", d.Name),
-		})
+		h, err := webhook.New(webhook.Config{URL: d.URL, Format: webhook.Format(d.Format), Template: d.Template})
 		if err != nil {
 			return nil, nil, fmt.Errorf("config: %s: %w", where, err)
 		}

@@ -10,12 +10,13 @@
 //	...
 //	dest := bot.Destination{Name: "slack", Handler: h}
 //
-// [New] returns the complete destination — rate limit, retries and the
-// [Sender] — as one handlers.Handler. Failures are classified once, in the
-// Sender: 2xx is success; 429 (and 503 with Retry-After) waits exactly the
-// Retry-After the server sent; 408, 5xx and network errors are retried with
-// backoff; 410 Gone means the webhook was deleted; any other answer is
-// permanent for the status. The classification is a handlers.DeliveryError,
+// [New] returns the complete destination — rate limit and the [Sender] — as
+// one handlers.Handler that makes one attempt per status; retries belong to
+// the caller (package bot's delivery loop). Failures are classified once, in
+// the Sender: 2xx is success; 429 (and 503 with Retry-After) is retryable
+// after exactly the Retry-After the server sent; 408, 5xx and network errors
+// are retryable after the caller's backoff; 410 Gone means the webhook was
+// deleted; any other answer is permanent for the status. The classification is a handlers.DeliveryError,
 // so callers branch with errors.Is(err, handlers.ErrPermanent) and
 // handlers.ErrDestinationGone. Webhook URLs are secrets (a Slack or Discord
 // webhook URL is all it takes to post), so the URL's path, query and user

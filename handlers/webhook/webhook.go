@@ -52,13 +52,6 @@ const (
 // the author, the full text, and the link, on three lines.
 const DefaultTextTemplate = "{{if .Name}}{{.Name}} (@{{.Author}}){{else}}@{{.Author}}{{end}}\n{{.Text}}\n{{.URL}}"
 
-// DefaultRetryPolicy returns the retry policy New uses when Config.Retry is
-// nil: up to 5 attempts, backing off from 1 s to at most 1 min with 20%
-// jitter, waiting exactly Retry-After when the server sends one.
-func DefaultRetryPolicy() handlers.RetryPolicy {
-	return handlers.RetryPolicy{Initial: time.Second, Max: time.Minute, Multiplier: 2, Jitter: 0.2, MaxAttempts: 5}
-}
-
 // DefaultLimit returns the rate limit New uses when Config.Limit is nil:
 // Slack allows about one message a second per webhook; Discord 5 requests
 // per 2 s and 30 messages a minute per channel, so one every 2 s; a generic
@@ -92,18 +85,13 @@ type Config struct {
 	// HTTPClient makes the requests; nil means a client with DefaultTimeout
 	// that does not follow redirects.
 	HTTPClient *http.Client
-	// Retry is New's retry policy; nil means DefaultRetryPolicy().
-	Retry *handlers.RetryPolicy
 	// Limit is New's rate limit; nil means DefaultLimit(Format), a zero Rate
 	// means no limit.
 	Limit *handlers.Rate
-	// Logger receives New's retry log lines; nil discards them.
-	Logger *slog.Logger
 	// Now is the clock of the rate limiter and of Retry-After dates; nil
 	// means time.Now.
 	Now func() time.Time
-	// Sleep waits for the rate limiter and, when Retry.Sleep is nil, between
-	// retries; nil means a real timer.
+	// Sleep waits for the rate limiter; nil means a real timer.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -132,30 +120,15 @@ func (cfg Config) GoString() string { return cfg.String() }
 // LogValue keeps the secrets out of slog output.
 func (cfg Config) LogValue() slog.Value { return slog.StringValue(cfg.String()) }
 
-// New returns the webhook destination: a Sender wrapped in the retry policy
-// and, inside it, the rate limit (so every attempt waits for its turn).
+// New returns the webhook destination: a Sender behind the rate limit, so
+// every POST waits for its turn. It makes one attempt per Handle and returns
+// the Sender's classified error: retrying is the caller's job (package bot's
+// delivery loop), which waits the error's handlers.RetryDelay when the
+// server sent Retry-After.
 func New(cfg Config) (handlers.Handler, error) {
 	s, err := NewSender(cfg)
 	if err != nil {
 		return nil, err
-	}
-	policy := DefaultRetryPolicy()
-	if cfg.Retry != nil {
-		policy = *cfg.Retry
-	}
-	if policy.Sleep == nil {
-		policy.Sleep = cfg.Sleep
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	hook := policy.OnRetry
-	policy.OnRetry = func(err error, attempt int, delay time.Duration) {
-		log.Warn("webhook: POST failed: retrying", "webhook", s.shown, "attempt", attempt, "delay", delay, "err", err)
-		if hook != nil {
-			hook(err, attempt, delay)
-		}
 	}
 	limit := DefaultLimit(s.format)
 	if cfg.Limit != nil {
@@ -165,12 +138,12 @@ func New(cfg Config) (handlers.Handler, error) {
 	if l := limit.NewLimiter(); l != nil {
 		wait = &handlers.Limiter{Rate: l, Now: cfg.Now, Sleep: cfg.Sleep}
 	}
-	return handlers.Chain(handlers.Retry(policy), handlers.RateLimitWaiter(wait))(s), nil
+	return handlers.RateLimitWaiter(wait)(s), nil
 }
 
 // Sender POSTs one status per Handle, once, and classifies the failure. It
-// is safe for concurrent use. Most callers want [New], which adds retries
-// and the rate limit.
+// is safe for concurrent use. Most callers want [New], which adds the rate
+// limit.
 type Sender struct {
 	url     string
 	shown   string // the URL with its secrets replaced, for logs
