@@ -59,6 +59,7 @@ type TemplateData struct {
 	Hashtags   []string  // hashtags without '#'
 	Mentions   []string  // mentioned handles without '@'
 	Matched    []string  // the track phrases that selected the status
+	Routes     []string  // the routes that took the status (Status.Routes)
 }
 
 // templateFuncs are the helpers a template may use besides text/template's
@@ -101,7 +102,8 @@ func NewFormatter(source string, split bool) (*Formatter, error) {
 	sample := &stream.Status{
 		ID: "1", Source: "sample", Author: stream.Author{ID: "1", ScreenName: "sample", Name: "Sample <&>"},
 		Text: "sample text", URL: "https://x.com/sample/status/1", Lang: "en",
-		Hashtags: []string{"tag"}, Mentions: []string{"someone"}, Matched: []string{"route"},
+		Hashtags: []string{"tag"}, Mentions: []string{"someone"}, Matched: []string{"phrase"},
+		Routes: []string{"route"},
 	}
 	data := newTemplateData(sample)
 	data.Text = placeholder
@@ -395,6 +397,7 @@ func newTemplateData(s *stream.Status) TemplateData {
 		Hashtags:   escAll(s.Hashtags),
 		Mentions:   escAll(s.Mentions),
 		Matched:    escAll(s.Matched),
+		Routes:     escAll(s.Routes),
 	}
 }
 

@@ -226,12 +226,14 @@ func TestSplitReopensTemplateTags(t *testing.T) {
 func TestTemplates(t *testing.T) {
 	t.Parallel()
 	s := &stream.Status{ID: "9", Source: "mock", Author: stream.Author{ScreenName: "a&b", Name: "A"},
-		Text: "x < y", URL: "https://x.com/a/status/9", Hashtags: []string{"go<lang", "rust"}, Matched: []string{"route&1"}}
+		Text: "x < y", URL: "https://x.com/a/status/9", Hashtags: []string{"go<lang", "rust"}, Matched: []string{"phrase&1"},
+		Routes: []string{"route<1>", "r2"}}
 	tests := []struct {
 		name, tmpl, want string
 	}{
 		{"fields are escaped once", `{{.Text}} by {{.ScreenName}}`, "x &lt; y by a&amp;b"},
-		{"join helper", `{{join .Hashtags ", "}} [{{join .Matched "|"}}]`, "go&lt;lang, rust [route&amp;1]"},
+		{"join helper", `{{join .Hashtags ", "}} [{{join .Matched "|"}}]`, "go&lt;lang, rust [phrase&amp;1]"},
+		{"routes", `{{join .Routes ", "}}`, "route&lt;1&gt;, r2"},
 		{"attribute", `<a href="{{.URL}}">{{.ID}}</a>`, `<a href="https://x.com/a/status/9">9</a>`},
 		{"no text", `<b>{{.Source}}</b>`, "<b>mock</b>"},
 		{"text twice", `{{.Text}}|{{.Text}}`, "x &lt; y|x &lt; y"},

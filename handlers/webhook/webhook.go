@@ -220,7 +220,8 @@ func NewSender(cfg Config) (*Sender, error) {
 		s.tmpl = t
 	}
 	sample := &stream.Status{ID: "1", Source: "sample", Author: stream.Author{ScreenName: "sample", Name: "Sample"},
-		Text: "sample \"text\" <&>", URL: "https://x.com/sample/status/1", Matched: []string{"route"}}
+		Text: "sample \"text\" <&>", URL: "https://x.com/sample/status/1", Matched: []string{"phrase"},
+		Routes: []string{"route"}}
 	if _, err := s.Body(sample); err != nil {
 		return nil, err
 	}

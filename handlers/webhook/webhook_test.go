@@ -87,12 +87,15 @@ func (e *endpoint) requests() []recorded {
 func sample() *stream.Status {
 	return &stream.Status{ID: "42", Source: "mock", Author: stream.Author{ScreenName: "gopher", Name: "Go <Pher>"},
 		Text: "hello & <world> @everyone\u202e\x1b", URL: "https://x.com/gopher/status/42", Lang: "en",
-		CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Matched: []string{"go"}}
+		CreatedAt: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), Matched: []string{"go"}, Routes: []string{"golang"}}
 }
 
 func TestBodies(t *testing.T) {
 	t.Parallel()
 	rec, _ := json.Marshal(handlers.NewRecord(sample()))
+	if !bytes.Contains(rec, []byte(`"matched":["go"],"routes":["golang"]`)) {
+		t.Fatalf("the record lacks matched or routes: %s", rec)
+	}
 	tests := []struct {
 		name   string
 		format Format
