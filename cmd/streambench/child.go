@@ -42,7 +42,9 @@ func runChild(ctx context.Context, o *options, stdout, stderr io.Writer) int {
 	case "ingest-gotwitter":
 		res, err = ingestGoTwitter(ctx, o.url, o.windows)
 	case "backlog":
-		res, err = backlog(ctx, o.url, o.n, o.memprofile)
+		res, err = backlog(ctx, o.url, o.n, 1, o.memprofile)
+	case "backlog-2dests":
+		res, err = backlog(ctx, o.url, o.n, 2, o.memprofile)
 	default:
 		err = fmt.Errorf("unknown -child %q", o.child)
 	}

@@ -2,12 +2,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	gotwitter "github.com/dghubble/go-twitter/twitter"
@@ -52,11 +57,11 @@ const recordedStatuses = 20_000
 // client does reading it, see README). Then it measures our client against
 // the live mock server as well, which the server's speed bounds.
 func measureIngest(ctx context.Context, o *options, progress func(string, ...any)) ([]row, error) {
-	recorded, err := recordStream(ctx, recordedStatuses)
+	recorded, err := recordStream(ctx, recordedStatuses, url.Values{"locations": {world}})
 	if err != nil {
 		return nil, err
 	}
-	u, stop, err := serveLoopback(replay(recorded))
+	u, stop, err := serveLoopback(replay(recorded.data))
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +77,7 @@ func measureIngest(ctx context.Context, o *options, progress func(string, ...any
 		progress("%s: %.0f statuses/s", c.child, c.res.rate())
 	}
 	stop()
+	o.stockIngest = &stock
 
 	srv, err := streamtest.NewServer(streamtest.Config{Generator: mock.NewGenerator(seed), KeepAlive: -1})
 	if err != nil {
@@ -111,10 +117,29 @@ func measureIngest(ctx context.Context, o *options, progress func(string, ...any
 	}, nil
 }
 
+// recording is a stream recorded from a streamtest server.
+type recording struct {
+	data     []byte // "\r\n"-framed messages, as a client receives them
+	statuses int
+	matched  int // statuses that track "python" matches, as the bot's route does
+
+	// Where the statuses' own IDs occur in data ("id", "id_str" and any
+	// other whole occurrence), for replayNewIDs.
+	ids     []idField
+	idSpan  uint64 // the IDs' range: a loop shifts them all by this much
+	maxLoop uint64 // the last loop whose shifted IDs keep their width
+}
+
+// idField is one occurrence of a status ID in a recording.
+type idField struct {
+	off, width int
+	id         uint64
+}
+
 // recordStream reads n statuses from a streamtest server with the
-// generator and returns the stream's bytes ("\r\n"-framed messages), as
-// a client receives them.
-func recordStream(ctx context.Context, n int) ([]byte, error) {
+// generator, filtered by filter (the statuses/filter parameters), and
+// returns the stream's bytes as a client receives them.
+func recordStream(ctx context.Context, n int, filter url.Values) (*recording, error) {
 	srv, err := streamtest.NewServer(streamtest.Config{Generator: mock.NewGenerator(seed), KeepAlive: -1})
 	if err != nil {
 		return nil, err
@@ -127,8 +152,7 @@ func recordStream(ctx context.Context, n int) ([]byte, error) {
 	defer stop()
 	d := streamtest.DemoCredentials()
 	client := oauth1.NewConfig(d.ConsumerKey, d.ConsumerSecret).Client(ctx, oauth1.NewToken(d.AccessToken, d.AccessSecret))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+streamtest.FilterPath,
-		strings.NewReader(url.Values{"locations": {world}}.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u+streamtest.FilterPath, strings.NewReader(filter.Encode()))
 	if err != nil {
 		return nil, err
 	}
@@ -141,17 +165,75 @@ func recordStream(ctx context.Context, n int) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("recording the mock stream: HTTP %d", resp.StatusCode)
 	}
-	var out []byte
+	rec := &recording{}
 	br := bufio.NewReaderSize(resp.Body, 64<<10)
-	for range n {
+	for rec.statuses < n {
 		line, err := br.ReadBytes('\n')
 		if err != nil {
 			return nil, fmt.Errorf("recording the mock stream: %w", err)
 		}
-		out = append(out, line...)
+		rec.add(line)
 	}
-	return out, nil
+	rec.finish()
+	return rec, nil
 }
+
+// pythonMatcher is the bot's route filter in the e2e and memory
+// measurements, and what a recording's match ratio counts.
+var pythonMatcher = track.MustCompile("python")
+
+// add appends one message ("\r\n"-terminated) to the recording.
+func (rec *recording) add(line []byte) {
+	off := len(rec.data)
+	rec.data = append(rec.data, line...)
+	ev, err := twitter.Decode(bytes.TrimRight(line, "\r\n"))
+	if err != nil || ev.Kind != stream.KindStatus {
+		return
+	}
+	rec.statuses++
+	if pythonMatcher.Match(ev.Status) {
+		rec.matched++
+	}
+	id, err := strconv.ParseUint(ev.Status.ID, 10, 64)
+	if err != nil {
+		return
+	}
+	isDigit := func(c byte) bool { return '0' <= c && c <= '9' }
+	for i := 0; ; {
+		j := bytes.Index(line[i:], []byte(ev.Status.ID))
+		if j < 0 {
+			break
+		}
+		start, end := i+j, i+j+len(ev.Status.ID)
+		if (start == 0 || !isDigit(line[start-1])) && (end == len(line) || !isDigit(line[end])) {
+			rec.ids = append(rec.ids, idField{off: off + start, width: end - start, id: id})
+		}
+		i = end
+	}
+}
+
+// finish sets the shift between loops: the IDs' range, so that no loop
+// repeats an ID of another.
+func (rec *recording) finish() {
+	if len(rec.ids) == 0 {
+		return
+	}
+	lo, hi := uint64(math.MaxUint64), uint64(0)
+	for _, f := range rec.ids {
+		lo, hi = min(lo, f.id), max(hi, f.id)
+	}
+	rec.idSpan = hi - lo + 1
+	rec.maxLoop = math.MaxUint64
+	for _, f := range rec.ids {
+		widest := uint64(math.MaxUint64) // the largest number of f.width digits
+		if f.width < 20 {
+			widest = uint64(math.Pow10(f.width)) - 1
+		}
+		rec.maxLoop = min(rec.maxLoop, (widest-f.id)/rec.idSpan)
+	}
+}
+
+func (rec *recording) bytesPerStatus() float64 { return float64(len(rec.data)) / float64(rec.statuses) }
 
 // replay serves stream, a recorded v1.1 stream, in a loop and as fast as
 // the client reads, in 64 KiB writes, to any request.
@@ -159,15 +241,52 @@ func replay(stream []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		for r.Context().Err() == nil {
-			for b := stream; len(b) > 0; {
-				n := min(len(b), 64<<10)
-				if _, err := w.Write(b[:n]); err != nil {
-					return
-				}
-				b = b[n:]
+			if !writeChunks(w, stream) {
+				return
 			}
 		}
 	})
+}
+
+// replayNewIDs is replay for a client that drops statuses it has seen (the
+// bot's dedupe): each loop over the recording, counted server-wide so that
+// a reconnecting client gets new ones too, rewrites the statuses' own IDs
+// in place to new ones of the same width (the loop's number times the IDs'
+// range added), as streamtest does when it loops. Between loops it only
+// rewrites those digits; the rest of its work is writing, as replay's.
+// The stream ends after the last loop that keeps the IDs' width (tens of
+// thousands of loops).
+func replayNewIDs(rec *recording) http.Handler {
+	var loops atomic.Uint64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		buf := bytes.Clone(rec.data) // this stream's copy, rewritten between loops
+		var digits [20]byte
+		for r.Context().Err() == nil {
+			loop := loops.Add(1) - 1
+			if loop > rec.maxLoop {
+				return
+			}
+			for _, f := range rec.ids {
+				copy(buf[f.off:f.off+f.width], strconv.AppendUint(digits[:0], f.id+loop*rec.idSpan, 10))
+			}
+			if !writeChunks(w, buf) {
+				return
+			}
+		}
+	})
+}
+
+// writeChunks writes b in 64 KiB writes and reports whether all went.
+func writeChunks(w io.Writer, b []byte) bool {
+	for len(b) > 0 {
+		n := min(len(b), 64<<10)
+		if _, err := w.Write(b[:n]); err != nil {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
 }
 
 // meter counts statuses and ends the measurement: it ignores the warm-up,

@@ -105,7 +105,7 @@ func latency(ctx context.Context, tb testing.TB, w windows) (latencyResult, erro
 	defer outbox.Close()
 	b, err := bot.New(bot.Config{
 		Source:        src,
-		Routes:        []bot.Route{{Name: "python", Filter: handlers.Match("python", track.MustCompile("python")), Destinations: []string{"telegram"}}},
+		Routes:        []bot.Route{{Name: "python", Filter: handlers.Match(track.MustCompile("python")), Destinations: []string{"telegram"}}},
 		Destinations:  []bot.Destination{{Name: "telegram", Handler: sender}},
 		Store:         outbox,
 		StatsInterval: -1,
