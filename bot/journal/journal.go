@@ -295,11 +295,9 @@ func (j *Journal) rebuild(byID map[uint64]int, rec *Recovery) error {
 		}
 		for seq := first; seq < end; seq++ {
 			var payload []byte
-			var perr error
+			perr := error(ErrCorrupt)
 			if body != nil {
 				payload, body, perr = nextRecord(body)
-			} else {
-				perr = ErrCorrupt
 			}
 			var tomb bool
 			if perr == nil {
@@ -468,13 +466,16 @@ func (j *Journal) readChunk(first, end uint64) []*Record {
 			out = append(out, bad(seq, err))
 			continue
 		}
-		var payload []byte
-		var perr error
-		if payload, body, perr = nextRecord(body); perr != nil {
-			err = perr
+		payload, rest, perr := nextRecord(body)
+		if perr != nil {
 			out = append(out, bad(seq, perr))
+			if rest == nil { // the records cannot be split any further
+				err = perr
+			}
+			body = rest
 			continue
 		}
+		body = rest
 		r, derr := decodeRecord(payload, j.byID)
 		if derr != nil {
 			out = append(out, bad(seq, derr))

@@ -62,8 +62,12 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // status its fields as uvarint-length-prefixed strings, lists as a count
 // followed by their strings; for a tombstone the deleted ID.
 func appendRecord(b []byte, r *Record, ids []uint64) []byte {
-	var scratch [512]byte
-	p := scratch[:0]
+	// The payload is written after room for the longest length prefix and
+	// the checksum, then moved up against the prefix actually needed.
+	const room = binary.MaxVarintLen64 + 4
+	start := len(b)
+	b = append(b, make([]byte, room)...)
+	p := b
 	kind := byte(kindStatus)
 	if r.Status == nil {
 		kind = kindDelete
@@ -106,9 +110,13 @@ func appendRecord(b []byte, r *Record, ids []uint64) []byte {
 	} else {
 		p = appendStrings(p, r.Deleted)
 	}
-	b = binary.AppendUvarint(b, uint64(len(p)))
-	b = binary.LittleEndian.AppendUint32(b, crc32.Checksum(p, castagnoli))
-	return append(b, p...)
+	payload := p[start+room:]
+	var head [room]byte
+	h := binary.AppendUvarint(head[:0], uint64(len(payload)))
+	h = binary.LittleEndian.AppendUint32(h, crc32.Checksum(payload, castagnoli))
+	n := copy(p[start:], h)
+	copy(p[start+n:], payload)
+	return p[:start+n+len(payload)]
 }
 
 func appendTime(b []byte, t time.Time) []byte {
