@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/streambot/streambot/bot/journal"
-	"github.com/streambot/streambot/handlers"
 	"github.com/streambot/streambot/stream"
 )
 
@@ -138,27 +137,6 @@ func (b *Bot) Stats() Stats {
 	return s
 }
 
-// accepted is one route's verdict on a status: the (possibly annotated)
-// status to deliver to the route's destinations.
-type accepted struct {
-	route  int
-	status *stream.Status
-}
-
-type job struct {
-	status *stream.Status
-	result chan<- []accepted
-}
-
-// slot keeps an event's place in stream order between the dispatcher and
-// the collector: the verdicts of a status (result, nil for other events),
-// the ID a delete event cancels, and the source's cursor after the event.
-type slot struct {
-	result  <-chan []accepted
-	deleted string
-	cursor  string
-}
-
 // open opens the delivery log over the Store and restores the dedupe
 // window, the deletes and the source's cursor from it.
 func (b *Bot) open() error {
@@ -275,9 +253,9 @@ func (b *Bot) Run(ctx context.Context) error {
 		statsWG.Go(func() { b.logStats(statsDone) })
 	}
 
-	intake := make(chan stream.Event, 4*b.cfg.Workers)
+	intake := make(chan stream.Event, intakeBuffer)
 	jobs := make(chan job, b.cfg.Workers)
-	order := make(chan slot, 64*b.cfg.Workers)
+	order := make(chan slot, 4*b.cfg.Workers)
 
 	var pipeWG sync.WaitGroup
 	var srcErr error
@@ -328,171 +306,6 @@ func (b *Bot) Run(ctx context.Context) error {
 		return fmt.Errorf("bot: source %s: %w", b.cfg.Source.Name(), srcErr)
 	}
 	return nil
-}
-
-// dispatch handles control events and hands statuses to the workers,
-// recording their order. Every event that carries a cursor, and every
-// delete, takes a place in the order, so that the collector appends it
-// after what came before.
-func (b *Bot) dispatch(intake <-chan stream.Event, jobs chan<- job, order chan<- slot) {
-	for ev := range intake {
-		sl := slot{cursor: ev.Cursor}
-		switch ev.Kind {
-		case stream.KindStatus:
-			if ev.Status == nil {
-				b.log.Error("the source emitted a status event without a status: ignoring it", "source", b.cfg.Source.Name())
-				break
-			}
-			if !b.seen.add(ev.Status.ID) {
-				b.c.duplicates.Add(1)
-				break
-			}
-			b.c.received.Add(1)
-			r := make(chan []accepted, 1)
-			sl.result = r
-			order <- sl
-			jobs <- job{status: ev.Status, result: r}
-			continue
-		case stream.KindDelete:
-			b.c.deletes.Add(1)
-			if b.deleted.add(ev.Delete.StatusID) {
-				sl.deleted = ev.Delete.StatusID
-			}
-		case stream.KindLimit:
-			b.c.limits.Add(1)
-			b.c.withheld.Store(ev.Limit.Track)
-		case stream.KindDisconnect:
-			b.c.disconnects.Add(1)
-		case stream.KindWarning:
-			b.c.warnings.Add(1)
-		}
-		if sl.cursor != "" || sl.deleted != "" {
-			order <- sl
-		}
-	}
-}
-
-// work runs the route filters of each job. Every worker builds its own
-// chains around its own collecting handler, so no state is shared. A
-// filter that panics is logged and counts as not taking the status.
-func (b *Bot) work(ctx context.Context, jobs <-chan job) {
-	var got []accepted
-	chains := make([]handlers.Handler, len(b.cfg.Routes))
-	for i, r := range b.cfg.Routes {
-		var take handlers.Handler = handlers.HandlerFunc(func(_ context.Context, s *stream.Status) error {
-			got = append(got, accepted{route: i, status: s})
-			return nil
-		})
-		if r.Filter != nil {
-			take = r.Filter(take)
-		}
-		chains[i] = take
-	}
-	for j := range jobs {
-		got = nil // the previous slice now belongs to the collector
-		for i, h := range chains {
-			if err := callSafely(ctx, h, j.status); err != nil {
-				b.log.Error("route filter failed", "route", b.cfg.Routes[i].Name, "id", j.status.ID, "err", err)
-			}
-		}
-		j.result <- got
-	}
-}
-
-// callSafely calls h, turning a panic into a permanent error: one status
-// that trips a handler must not take the bot down.
-func callSafely(ctx context.Context, h handlers.Handler, s *stream.Status) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = handlers.Permanent(fmt.Errorf("handler panicked: %v", p))
-		}
-	}()
-	return h.Handle(ctx, s)
-}
-
-// appendBatch bounds how many records the collector hands the log at once.
-const appendBatch = 256
-
-// collect takes the workers' verdicts in stream order and appends one
-// record per matched status, and a tombstone per delete, to the log, with
-// the source's newest cursor. It appends what it holds whenever no verdict
-// is waiting, so a quiet stream is not held back.
-func (b *Bot) collect(ctx context.Context, order <-chan slot) {
-	var batch []*journal.Record
-	var cursor string
-	flush := func() {
-		if len(batch) == 0 && cursor == "" {
-			return
-		}
-		if err := b.journal.Append(ctx, batch, cursor); err != nil {
-			b.log.Error("cannot append to the delivery log: statuses lost", "statuses", len(batch), "err", err)
-		}
-		batch, cursor = nil, ""
-	}
-	for {
-		var sl slot
-		var ok bool
-		select {
-		case sl, ok = <-order:
-		default:
-			flush()
-			sl, ok = <-order
-		}
-		if !ok {
-			flush()
-			return
-		}
-		if sl.cursor != "" {
-			cursor = sl.cursor
-		}
-		switch {
-		case sl.deleted != "":
-			batch = append(batch, &journal.Record{Deleted: sl.deleted})
-		case sl.result != nil:
-			if r := b.record(<-sl.result); r != nil {
-				b.c.matched.Add(1)
-				batch = append(batch, r)
-			}
-		}
-		if len(batch) >= appendBatch {
-			flush()
-		}
-	}
-}
-
-// record turns the verdicts on one status into its record: the status of
-// the first route that took it, with Routes naming every route that took
-// it and Matched every phrase that matched, for the destinations of those
-// routes. Raw is kept only when one of them asks for it. It returns nil
-// when no route took the status.
-func (b *Bot) record(verdicts []accepted) *journal.Record {
-	if len(verdicts) == 0 {
-		return nil
-	}
-	s := *verdicts[0].status
-	s.Routes = make([]string, 0, len(verdicts))
-	r := &journal.Record{Status: &s}
-	raw := false
-	for _, v := range verdicts {
-		s.Routes = append(s.Routes, b.cfg.Routes[v.route].Name)
-		if v.status != verdicts[0].status {
-			for _, m := range v.status.Matched {
-				if !slices.Contains(s.Matched, m) {
-					s.Matched = append(s.Matched[:len(s.Matched):len(s.Matched)], m)
-				}
-			}
-		}
-		for _, di := range b.routes[v.route] {
-			if !slices.Contains(r.To, di) {
-				r.To = append(r.To, di)
-				raw = raw || b.dests[di].Raw
-			}
-		}
-	}
-	if !raw {
-		s.Raw = nil
-	}
-	return r
 }
 
 func (b *Bot) logStats(done <-chan struct{}) {

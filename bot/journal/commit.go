@@ -62,6 +62,7 @@ func (j *Journal) round(final bool) bool {
 	first := j.durable
 	next := min(j.head, first+uint64(j.opt.CommitBatch))
 	recs := j.tail[first-j.memStart : next-j.memStart]
+	j.snapshotted = next
 	c := &Commit{First: first, Next: next, Marks: map[string]Mark{}, DropChunks: j.dropChunks}
 	acked := make([]int, len(j.cons))
 	for i, cs := range j.cons {

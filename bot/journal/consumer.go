@@ -21,7 +21,7 @@ type consumer struct {
 	queue    seqQueue // waiting, in order; the one in flight is not in it
 	inflight uint64   // 0 when none
 	current  *Record  // the record in flight
-	acked    int      // acks not yet committed
+	acked    int      // acks of snapshotted records not yet committed: what a crash would redeliver
 
 	notify  chan struct{} // records were appended, or the journal sealed
 	dropped atomic.Int64
@@ -138,7 +138,13 @@ func (c *consumer) Ack(seq uint64) {
 		return
 	}
 	c.current, c.inflight = nil, 0
-	c.acked++
+	// The ack of a record not yet in a commit's snapshot rides with that
+	// commit, which stores the record and the floor past it together: a
+	// crash loses both and redelivers nothing. Only acks of records already
+	// snapshotted can be lost alone, and only they count toward AckWindow.
+	if seq < j.snapshotted {
+		c.acked++
+	}
 	c.depth.Add(-1)
 	c.oldest.Store(0)
 	poke(j.kick)

@@ -13,10 +13,10 @@ import (
 
 // Defaults for the zero fields of Options.
 const (
-	DefaultAckWindow   = 64
+	DefaultAckWindow   = 1024
 	DefaultCommitDelay = 2 * time.Millisecond
 	DefaultCommitBatch = 1024
-	DefaultTail        = 4096
+	DefaultTail        = 8192
 	DefaultQueueCap    = 100_000
 	DefaultWindow      = 100_000
 )
@@ -137,26 +137,27 @@ type Journal struct {
 	byID        map[uint64]int // stored id -> consumer index
 	allTo       []int          // every consumer index
 
-	mu         sync.Mutex
-	tail       []*Record // the records memStart..memStart+len-1 held in memory
-	memStart   uint64
-	head       uint64 // the seq the next record gets
-	durable    uint64 // every record below is committed
-	chunks     []Span // the stored chunks
-	orphans    []orphan
-	ids        []idsEntry // the stored IDs entries, oldest first
-	idsCount   int        // the accepted status IDs they hold
-	cursor     string     // the newest cursor appended
-	committed  string     // the newest cursor committed
-	cursorAt   time.Time
-	dropChunks []Span
-	sealed     bool
-	closing    bool
-	progress   chan struct{} // closed and replaced after each commit
-	kick       chan struct{} // wakes the committer
-	full       chan struct{} // a batch is ready: commit without waiting
-	stopped    chan struct{} // the committer returned
-	err        error         // why the committer stopped, if it failed
+	mu          sync.Mutex
+	tail        []*Record // the records memStart..memStart+len-1 held in memory
+	memStart    uint64
+	head        uint64 // the seq the next record gets
+	durable     uint64 // every record below is committed
+	snapshotted uint64 // every record below is in a commit written or being written
+	chunks      []Span // the stored chunks
+	orphans     []orphan
+	ids         []idsEntry // the stored IDs entries, oldest first
+	idsCount    int        // the accepted status IDs they hold
+	cursor      string     // the newest cursor appended
+	committed   string     // the newest cursor committed
+	cursorAt    time.Time
+	dropChunks  []Span
+	sealed      bool
+	closing     bool
+	progress    chan struct{} // closed and replaced after each commit
+	kick        chan struct{} // wakes the committer
+	full        chan struct{} // a batch is ready: commit without waiting
+	stopped     chan struct{} // the committer returned
+	err         error         // why the committer stopped, if it failed
 }
 
 type idsEntry struct {
@@ -193,7 +194,7 @@ func Open(st Storage, opt Options) (*Journal, *Recovery, error) {
 		j.log.Warn("journal: " + stored.Migrated)
 	}
 	j.head = max(stored.Next, 1)
-	j.durable, j.memStart = j.head, j.head
+	j.durable, j.snapshotted, j.memStart = j.head, j.head, j.head
 	j.chunks = stored.Chunks
 	rec.Cursor = stored.Cursors[opt.Source]
 	j.cursor, j.committed = rec.Cursor, rec.Cursor

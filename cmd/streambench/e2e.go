@@ -98,8 +98,12 @@ type e2eResult struct {
 func runStreambot(ctx context.Context, o *options, bin, serverURL, dir string) (e2eResult, error) {
 	out := filepath.Join(dir, "out.jsonl")
 	d := streamtest.DemoCredentials()
-	cmd := exec.CommandContext(ctx, bin, "-source", "twitter", "-track", "python", "-jsonl", out, "-data", filepath.Join(dir, "data"),
-		"-stdout=false", "-stats-interval", "0", "-log-level", "warn", "-shutdown-timeout", "1s")
+	args := []string{"-source", "twitter", "-track", "python", "-jsonl", out, "-data", filepath.Join(dir, "data"),
+		"-stdout=false", "-stats-interval", "0", "-log-level", "warn", "-shutdown-timeout", "1s"}
+	if o.cpuprofile != "" {
+		args = append(args, "-cpuprofile", o.cpuprofile+"e2e-streambot")
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), twitter.EnvStreamURL+"="+serverURL,
 		twitter.EnvConsumerKey+"="+d.ConsumerKey, twitter.EnvConsumerSecret+"="+d.ConsumerSecret,
 		twitter.EnvAccessToken+"="+d.AccessToken, twitter.EnvAccessSecret+"="+d.AccessSecret)

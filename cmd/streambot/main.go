@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -63,6 +64,7 @@ type options struct {
 	stallTimeout  time.Duration
 	statsInterval time.Duration
 	drainTimeout  time.Duration
+	cpuProfile    string
 }
 
 // fileFlags are the flags a configuration file replaces.
@@ -95,6 +97,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*o
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&o.stallTimeout, "stall-timeout", 0, "networked sources: reconnect after this long without a byte (default: the source's own, e.g. 90s for twitter)")
 	fs.DurationVar(&o.statsInterval, "stats-interval", bot.DefaultStatsInterval, "how often to log a stats line (0 disables)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "diagnostics: write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	fs.DurationVar(&o.drainTimeout, "shutdown-timeout", bot.DefaultDrainTimeout, "how long to keep delivering queued statuses after Ctrl-C or SIGTERM; the rest stays queued on disk for the next start")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -163,6 +166,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return exitUsage
 	}
 	log, _ := logflags.New(o.logFormat, o.logLevel, stderr) // validated by parseFlags
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "streambot: -cpuprofile:", err)
+			return exitUsage
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 
 	if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 		log.Error("cannot create the data directory", "dir", o.dataDir, "err", err)
