@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,6 +39,11 @@ type Record struct {
 	// Routes names the routes that took the status (Status.Routes); omitted
 	// when none is known.
 	Routes []string `json:"routes,omitempty"`
+	// Raw is the payload as the network sent it (Status.Raw), present only
+	// for a destination configured with raw: true. A payload that is JSON
+	// is embedded (compacted to one line); any other payload (RSS, HTML) is
+	// written as a JSON string.
+	Raw json.RawMessage `json:"raw,omitempty"`
 }
 
 // NewRecord returns the Record of s.
@@ -45,8 +51,22 @@ func NewRecord(s *stream.Status) Record {
 	return Record{
 		ID: s.ID, Source: s.Source, Author: s.Author.ScreenName, Name: s.Author.Name,
 		Text: s.Text, URL: s.URL, Lang: s.Lang, CreatedAt: s.CreatedAt,
-		Retweet: s.IsRetweet, Matched: s.Matched, Routes: s.Routes,
+		Retweet: s.IsRetweet, Matched: s.Matched, Routes: s.Routes, Raw: rawJSON(s.Raw),
 	}
+}
+
+// rawJSON returns raw compacted when it is JSON, else as a JSON string.
+func rawJSON(raw []byte) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	var compact bytes.Buffer
+	if json.Compact(&compact, raw) == nil {
+		var safe bytes.Buffer // as encoding/json writes a RawMessage
+		json.HTMLEscape(&safe, compact.Bytes())
+		return safe.Bytes()
+	}
+	return appendJSONString(nil, string(raw))
 }
 
 // JSONL is a sink that appends one JSON object (a [Record]) per status to a
@@ -57,6 +77,7 @@ type JSONL struct {
 	f    *os.File
 	w    *bufio.Writer
 	path string
+	line []byte // the line being written, reused
 }
 
 // OpenJSONL opens path for appending, creating it (mode 0644) if needed.
@@ -68,16 +89,17 @@ func OpenJSONL(path string) (*JSONL, error) {
 	return &JSONL{f: f, w: bufio.NewWriter(f), path: path}, nil
 }
 
-// Handle appends the record of s.
+// Handle appends the record of s. A status that cannot be written as JSON
+// (a creation time outside years 0-9999) is refused permanently.
 func (j *JSONL) Handle(_ context.Context, s *stream.Status) error {
-	line, err := json.Marshal(NewRecord(s))
-	if err != nil {
-		return fmt.Errorf("jsonl: encode status %s: %w", s.ID, err)
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.w.Write(line)
-	j.w.WriteByte('\n')
+	line, err := appendRecordJSON(j.line[:0], s)
+	if err != nil {
+		return Permanent(fmt.Errorf("jsonl: encode status %s: %w", s.ID, err))
+	}
+	j.line = append(line, '\n')
+	j.w.Write(j.line)
 	if err := j.w.Flush(); err != nil {
 		return fmt.Errorf("jsonl: write %s: %w", j.path, err)
 	}

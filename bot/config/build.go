@@ -81,7 +81,7 @@ func (f *File) Build(ctx context.Context, env Env) (*Built, error) {
 		if closer != nil {
 			b.closers = append(b.closers, closer)
 		}
-		b.Config.Destinations = append(b.Config.Destinations, bot.Destination{Name: d.Name, Handler: h, QueueCap: d.QueueCap})
+		b.Config.Destinations = append(b.Config.Destinations, bot.Destination{Name: d.Name, Handler: h, QueueCap: d.QueueCap, Raw: d.Raw})
 	}
 	serverSide := f.SourceType(env.Getenv) == SourceX
 	for _, r := range f.Routes {

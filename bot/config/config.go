@@ -85,6 +85,10 @@ type Destination struct {
 	// QueueCap bounds the statuses queued for this destination; the oldest
 	// are dropped beyond it (0: the -queue-cap default).
 	QueueCap int `yaml:"queue_cap"`
+	// Raw hands the destination each status's original payload
+	// (Status.Raw; the jsonl destination writes it as "raw"). Off, the log
+	// does not store payloads.
+	Raw bool `yaml:"raw"`
 
 	// Line is where the destination is defined in the file, for messages.
 	Line int `yaml:"-"`
@@ -250,7 +254,7 @@ func pairs(n *yaml.Node) func(func(*yaml.Node, *yaml.Node) bool) {
 var known = map[string][]string{
 	"":            {"source", "destinations", "routes"},
 	"source":      {"type", "track", "follow", "locations", "languages", "url", "hashtags", "local", "rate", "file", "once", "stall_timeout"},
-	"destination": {"name", "type", "path", "token", "chats", "api_url", "disable_preview", "split", "url", "format", "template", "queue_cap"},
+	"destination": {"name", "type", "path", "token", "chats", "api_url", "disable_preview", "split", "url", "format", "template", "queue_cap", "raw"},
 	"route":       {"name", "track", "rule", "exclude", "languages", "retweets", "replies", "template", "destinations"},
 }
 

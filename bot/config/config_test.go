@@ -142,3 +142,35 @@ func TestPrintingTheConfigHidesSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestRawDestinationOption(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	yaml := fmt.Sprintf(`source:
+  type: mock
+destinations:
+  - name: archive
+    type: jsonl
+    path: %s
+    raw: true
+  - name: plain
+    type: jsonl
+    path: %s
+routes:
+  - name: python
+    track: python
+    destinations: [archive, plain]
+`, filepath.Join(dir, "raw.jsonl"), filepath.Join(dir, "plain.jsonl"))
+	f, err := Parse("streambot.yaml", []byte(yaml), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := f.Build(t.Context(), Env{Getenv: env(nil), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if d := b.Config.Destinations; len(d) != 2 || !d[0].Raw || d[1].Raw {
+		t.Errorf("destinations = %+v, want raw only on archive", d)
+	}
+}
