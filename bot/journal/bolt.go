@@ -20,13 +20,17 @@ import (
 //
 //	meta/version           → "2"
 //	meta/next              → the seq the next record gets
-//	chunks/<first><end>    → one group commit's records [first, end) (see record.go)
+//	chunks/<first><end>/data → one group commit's records [first, end) (see record.go)
 //	ids/<first seq>        → the status IDs that commit accepted and deleted
 //	consumers/<name>       → the consumer's mark: id, floor, in flight
 //	cursors/<source name>  → the source's committed stream position
 //
 // Chunks are only ever appended at the end of their bucket and deleted from
 // its front, and every Commit is one read-write transaction (one fsync).
+// Each chunk is a bucket of its own: appending a chunk then rewrites only
+// the small leaf of bucket headers, never the previous chunk's pages (a
+// large value sharing the last leaf was copied again by every commit, and
+// its pages read through the mmap stayed in the process's RSS).
 // A file in the first layout (queues/<destination>/<seq> holding JSON) is
 // migrated when it is opened.
 type Bolt struct {
@@ -59,7 +63,11 @@ var (
 	bucketCursors   = []byte("cursors")
 	keyVersion      = []byte("version")
 	keyNext         = []byte("next")
+	keyData         = []byte("data")
 )
+
+// releaseEvery is how many commits pass between two releaseMapped calls.
+const releaseEvery = 32
 
 // layoutVersion is meta/version of this layout.
 const layoutVersion = "2"
@@ -142,6 +150,15 @@ func key(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 // from the keys alone.
 func spanKey(s Span) []byte { return binary.BigEndian.AppendUint64(key(s.First), s.End) }
 
+// putChunk stores one chunk in its own bucket.
+func putChunk(chunks *bolt.Bucket, sp Span, data []byte) error {
+	b, err := chunks.CreateBucket(spanKey(sp))
+	if err != nil {
+		return err
+	}
+	return b.Put(keyData, data)
+}
+
 func parseSpanKey(k []byte) (Span, bool) {
 	if len(k) != 16 {
 		return Span{}, false
@@ -212,12 +229,12 @@ func (s *Bolt) Commit(c *Commit) error {
 		chunks := tx.Bucket(bucketChunks)
 		chunks.FillPercent = 1 // keys only grow: fill pages completely
 		for _, sp := range c.DropChunks {
-			if err := chunks.Delete(spanKey(sp)); err != nil {
+			if err := chunks.DeleteBucket(spanKey(sp)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
 				return err
 			}
 		}
 		if c.Chunk != nil {
-			if err := chunks.Put(spanKey(Span{c.First, c.Next}), c.Chunk); err != nil {
+			if err := putChunk(chunks, Span{c.First, c.Next}, c.Chunk); err != nil {
 				return err
 			}
 		}
@@ -252,7 +269,9 @@ func (s *Bolt) Commit(c *Commit) error {
 	if err != nil {
 		return fmt.Errorf("outbox: commit: %w", err)
 	}
-	s.commits.Add(1)
+	if n := s.commits.Add(1); n%releaseEvery == 0 {
+		s.releaseMapped()
+	}
 	s.records.Add(int64(c.Next - c.First))
 	s.bytes.Add(int64(len(c.Chunk)))
 	return nil
@@ -267,7 +286,10 @@ func (s *Bolt) Chunk(sp Span) (b []byte, err error) {
 		}
 	}()
 	err = s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketChunks).Get(spanKey(sp))
+		var v []byte
+		if b := tx.Bucket(bucketChunks).Bucket(spanKey(sp)); b != nil {
+			v = b.Get(keyData)
+		}
 		if v == nil {
 			return fmt.Errorf("%w: chunk %d-%d is missing", ErrCorrupt, sp.First, sp.End)
 		}

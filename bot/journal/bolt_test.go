@@ -148,11 +148,13 @@ func TestDamagedChunkIsCountedNotFatal(t *testing.T) {
 	// Flip a byte inside the second record's text.
 	err = st.db.Update(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketChunks).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			b := tx.Bucket(bucketChunks).Bucket(k)
+			v := b.Get(keyData)
 			if i := strings.Index(string(v), "python 2"); i >= 0 {
 				v = slices.Clone(v)
 				v[i] ^= 0x20
-				return tx.Bucket(bucketChunks).Put(slices.Clone(k), v)
+				return b.Put(keyData, v)
 			}
 		}
 		t.Fatal("no chunk holds the second record")

@@ -183,42 +183,64 @@ func (c *consumer) need() uint64 {
 	return c.j.head
 }
 
-// seqQueue is a FIFO of sequence numbers in a ring buffer that grows and
-// shrinks with its contents.
+// seqQueue is a FIFO of increasing sequence numbers, kept as runs of
+// consecutive ones: a destination that takes every record holds one run
+// however long its backlog, one that takes every other record a run each.
 type seqQueue struct {
-	buf  []uint64
-	head int
-	n    int
+	runs []seqRun // a ring buffer
+	head int      // index of the first run
+	nr   int      // runs in use
+	n    int      // sequence numbers in all
+}
+
+// seqRun is the sequence numbers first, first+1, ..., first+n-1.
+type seqRun struct {
+	first uint64
+	n     uint64
 }
 
 func (q *seqQueue) len() int { return q.n }
 
-func (q *seqQueue) front() uint64 { return q.buf[q.head] }
+func (q *seqQueue) front() uint64 { return q.runs[q.head].first }
 
 func (q *seqQueue) push(v uint64) {
-	if q.n == len(q.buf) {
-		q.resize(max(16, 2*len(q.buf)))
-	}
-	q.buf[(q.head+q.n)%len(q.buf)] = v
 	q.n++
+	if q.nr > 0 {
+		last := &q.runs[(q.head+q.nr-1)%len(q.runs)]
+		if last.first+last.n == v {
+			last.n++
+			return
+		}
+	}
+	if q.nr == len(q.runs) {
+		q.resize(max(4, 2*len(q.runs)))
+	}
+	q.runs[(q.head+q.nr)%len(q.runs)] = seqRun{first: v, n: 1}
+	q.nr++
 }
 
 func (q *seqQueue) pop() uint64 {
-	v := q.buf[q.head]
-	q.head = (q.head + 1) % len(q.buf)
+	r := &q.runs[q.head]
+	v := r.first
+	r.first++
+	r.n--
 	q.n--
-	if len(q.buf) > 64 && q.n < len(q.buf)/4 {
-		q.resize(len(q.buf) / 2)
+	if r.n == 0 {
+		q.head = (q.head + 1) % len(q.runs)
+		q.nr--
+		if len(q.runs) > 64 && q.nr < len(q.runs)/4 {
+			q.resize(len(q.runs) / 2)
+		}
 	}
 	return v
 }
 
 func (q *seqQueue) resize(size int) {
-	buf := make([]uint64, size)
-	for i := range q.n {
-		buf[i] = q.buf[(q.head+i)%len(q.buf)]
+	runs := make([]seqRun, size)
+	for i := range q.nr {
+		runs[i] = q.runs[(q.head+i)%len(q.runs)]
 	}
-	q.buf, q.head = buf, 0
+	q.runs, q.head = runs, 0
 }
 
 // crossedPowerOf10 reports whether a count going from before to after

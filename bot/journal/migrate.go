@@ -48,7 +48,7 @@ func migrateV1(tx *bolt.Tx) (string, error) {
 			b = appendRecord(b, r, ids)
 		}
 		sp := Span{batch[0].Seq, batch[len(batch)-1].Seq + 1}
-		if err := tx.Bucket(bucketChunks).Put(spanKey(sp), b); err != nil {
+		if err := putChunk(tx.Bucket(bucketChunks), sp, b); err != nil {
 			return err
 		}
 		batch = batch[:0]

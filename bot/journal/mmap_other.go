@@ -1,0 +1,6 @@
+//go:build !linux
+
+package journal
+
+// releaseMapped does nothing outside Linux.
+func (s *Bolt) releaseMapped() {}
