@@ -277,6 +277,7 @@ func (f *File) buildTwitter(env Env) (stream.Source, error) {
 		Locations:    s.Locations,
 		Language:     s.Languages,
 		StallTimeout: s.StallTimeout,
+		OmitRaw:      !f.wantsRaw(),
 		Logger:       env.Logger,
 	})
 	if err != nil {
@@ -313,4 +314,9 @@ func (r Route) build(follow []string, serverSide bool) bot.Route {
 		name = "default" // flags mode: one route, named "default"
 	}
 	return bot.Route{Name: name, Filter: handlers.Chain(mw...), Destinations: r.Destinations}
+}
+
+// wantsRaw reports whether a destination asks for the statuses' payloads.
+func (f *File) wantsRaw() bool {
+	return slices.ContainsFunc(f.Destinations, func(d Destination) bool { return d.Raw })
 }

@@ -42,7 +42,12 @@ var ErrIgnoredMessage = errors.New("twitter: ignored message kind")
 // encoding/json reports them), ErrUnknownMessage and ErrIgnoredMessage for
 // messages that are not events; each is wrapped with context, so use
 // errors.Is/As.
-func Decode(line []byte) (stream.Event, error) {
+func Decode(line []byte) (stream.Event, error) { return decode(line, true) }
+
+// decodeWithoutRaw is Decode leaving Status.Raw nil (Config.OmitRaw).
+func decodeWithoutRaw(line []byte) (stream.Event, error) { return decode(line, false) }
+
+func decode(line []byte, keepRaw bool) (stream.Event, error) {
 	d := decoders.Get().(*decoder)
 	defer d.release()
 	d.reset(line)
@@ -55,7 +60,7 @@ func Decode(line []byte) (stream.Event, error) {
 		}
 		return stream.Event{}, fmt.Errorf("twitter: malformed message: %w", err)
 	}
-	return d.event(line)
+	return d.event(line, keepRaw)
 }
 
 // decoders holds decoders between calls: their scratch slices make a
@@ -399,12 +404,14 @@ func (d *decoder) warningMember(key []byte) error {
 }
 
 // event builds the Event of a scanned message.
-func (d *decoder) event(line []byte) (stream.Event, error) {
+func (d *decoder) event(line []byte, keepRaw bool) (stream.Event, error) {
 	m := &d.msg
 	switch t := &m.tweet; {
 	case t.hasUser && (!t.idStr.empty() || t.id != 0):
 		s := d.status()
-		s.Raw = append(json.RawMessage(nil), line...)
+		if keepRaw {
+			s.Raw = append(json.RawMessage(nil), line...)
+		}
 		return stream.StatusEvent(s), nil
 	case m.delete.present:
 		del := &m.delete

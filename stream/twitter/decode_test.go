@@ -3,6 +3,7 @@ package twitter
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -264,5 +265,31 @@ func BenchmarkDecode(b *testing.B) {
 		if _, err := Decode(line); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// OmitRaw's decoder gives the same status without the payload.
+func TestDecodeWithoutRaw(t *testing.T) {
+	t.Parallel()
+	with, err := Decode([]byte(longTweet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := decodeWithoutRaw([]byte(longTweet))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if without.Status.Raw != nil {
+		t.Errorf("Raw = %d bytes, want nil", len(without.Status.Raw))
+	}
+	a, b := *with.Status, *without.Status
+	a.Raw = nil
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("statuses differ beyond Raw:\n%+v\n%+v", a, b)
+	}
+	if src, err := NewSource(Config{Credentials: Credentials{"a", "b", "c", "d"}, Track: []string{"x"}, OmitRaw: true}); err != nil {
+		t.Fatal(err)
+	} else if ev, _ := src.decode([]byte(longTweet)); ev.Status.Raw != nil {
+		t.Error("a Source with OmitRaw keeps Raw")
 	}
 }

@@ -58,6 +58,13 @@ func newFrameReader(r io.Reader, maxLine int, delimited bool) *frameReader {
 	return &frameReader{br: bufio.NewReaderSize(r, readBufferSize), max: maxLine, delimited: delimited}
 }
 
+// hasMessage reports whether a whole line is already buffered, so that the
+// next call to next will not wait for the network.
+func (r *frameReader) hasMessage() bool {
+	b, _ := r.br.Peek(r.br.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
+}
+
 // next returns the next message without its terminator. The slice is valid
 // until the following call.
 //

@@ -127,6 +127,11 @@ type Config struct {
 	Language []string
 	// Delimited asks for delimited=length framing.
 	Delimited bool
+	// OmitRaw leaves Status.Raw nil instead of keeping a copy of each
+	// message: set it when nothing downstream reads the payload (package
+	// bot stores Raw only for destinations that ask), and every status
+	// costs one allocation of its size less.
+	OmitRaw bool
 
 	// StallTimeout is how long the stream may deliver no bytes at all
 	// before the connection is closed and reopened; 0 means 90 s.
@@ -209,6 +214,9 @@ func NewSource(cfg Config) (*Source, error) {
 		cfg.Sleep = netstream.Sleep
 	}
 	s := &Source{cfg: cfg, endpoint: endpoint, shownURL: shown, form: form, base: cfg.HTTPClient, log: netstream.Logger(cfg.Logger), decode: Decode, observer: netstream.NoObserver{}}
+	if cfg.OmitRaw {
+		s.decode = decodeWithoutRaw
+	}
 	if s.base == nil {
 		s.base, s.ownsClient = netstream.HTTPClient(), true
 	}
@@ -331,53 +339,66 @@ func (s *Source) connect(ctx context.Context, client *http.Client, bo *Backoff, 
 			bo.Reset()
 		}
 	}
-	for {
-		msg, err := fr.next()
-		if err == nil {
-			ev, derr := s.decode(msg)
-			if wellFormed(derr) {
-				delivered()
+	handle := func(msg []byte, ev stream.Event, derr error) error {
+		if wellFormed(derr) {
+			delivered()
+		}
+		return s.dispatch(msg, ev, derr, emit)
+	}
+	var msg []byte
+	if parallelDecoding() && !s.cfg.Delimited { // a length-prefixed stream would need its own look-ahead
+		var herr error
+		msg, err, herr = readPipelined(fr, s.decode, handle, func() { cancel(nil) }, s.log)
+		if herr != nil {
+			return outcome{final: herr}
+		}
+	} else {
+		for {
+			msg, err = fr.next()
+			if err == nil {
+				ev, derr := s.decode(msg)
+				if err := handle(msg, ev, derr); err != nil {
+					return outcome{final: err}
+				}
+				continue
 			}
+			var tooLong *LineTooLongError
+			if errors.As(err, &tooLong) {
+				s.log.Warn("twitter: skipping an oversized message", "bytes", tooLong.Size, "max", tooLong.Max)
+				continue
+			}
+			break
+		}
+	}
+	// The stream ended. A last message that arrived whole but without
+	// its "\r\n" still counts: a truncated JSON object never decodes.
+	if !netstream.IsBlank(msg) && ctx.Err() == nil {
+		if ev, derr := s.decode(msg); wellFormed(derr) {
+			delivered()
 			if err := s.dispatch(msg, ev, derr, emit); err != nil {
 				return outcome{final: err}
 			}
-			continue
+		} else {
+			s.log.Debug("twitter: dropping an incomplete message at the end of the stream", "bytes", len(msg))
 		}
-		var tooLong *LineTooLongError
-		if errors.As(err, &tooLong) {
-			s.log.Warn("twitter: skipping an oversized message", "bytes", tooLong.Size, "max", tooLong.Max)
-			continue
+	}
+	switch {
+	case ctx.Err() != nil:
+		return outcome{}
+	case stalled():
+		return outcome{reason: ReasonNetwork, err: fmt.Errorf("stalled: no data for %v", s.cfg.StallTimeout)}
+	case errors.Is(err, errFraming):
+		return outcome{reason: ReasonNetwork, err: err}
+	case !established:
+		if err == io.EOF {
+			err = errors.New("the stream ended before delivering any message")
 		}
-		// The stream ended. A last message that arrived whole but without
-		// its "\r\n" still counts: a truncated JSON object never decodes.
-		if !netstream.IsBlank(msg) && ctx.Err() == nil {
-			if ev, derr := s.decode(msg); wellFormed(derr) {
-				delivered()
-				if err := s.dispatch(msg, ev, derr, emit); err != nil {
-					return outcome{final: err}
-				}
-			} else {
-				s.log.Debug("twitter: dropping an incomplete message at the end of the stream", "bytes", len(msg))
-			}
+		return outcome{reason: ReasonNetwork, err: err}
+	default:
+		if err == io.EOF {
+			err = errors.New("the server closed the stream")
 		}
-		switch {
-		case ctx.Err() != nil:
-			return outcome{}
-		case stalled():
-			return outcome{reason: ReasonNetwork, err: fmt.Errorf("stalled: no data for %v", s.cfg.StallTimeout)}
-		case errors.Is(err, errFraming):
-			return outcome{reason: ReasonNetwork, err: err}
-		case !established:
-			if err == io.EOF {
-				err = errors.New("the stream ended before delivering any message")
-			}
-			return outcome{reason: ReasonNetwork, err: err}
-		default:
-			if err == io.EOF {
-				err = errors.New("the server closed the stream")
-			}
-			return outcome{reason: ReasonDropped, err: err}
-		}
+		return outcome{reason: ReasonDropped, err: err}
 	}
 }
 
