@@ -30,7 +30,7 @@
 //		Source: src,
 //		Routes: []bot.Route{{
 //			Name:         "python",
-//			Filter:       handlers.Match("python", track.MustCompile("python")),
+//			Filter:       handlers.Match(track.MustCompile("python")),
 //			Destinations: []string{"print"},
 //		}},
 //		Destinations: []bot.Destination{{Name: "print", Handler: onStatus}},
@@ -51,21 +51,23 @@
 //
 // The flow of one status inside a Bot:
 //
-//	source ──▶ dispatcher ──▶ route workers ──▶ collector ──▶ committer ──▶ destination ──▶ sinks
-//	           (dedupe,        (-workers         (restores      (group-commits  queues (outbox,
-//	            control         goroutines run    stream         to the Store)   one goroutine
-//	            events)         route filters)    order)                         per destination)
+//	source ──▶ dispatcher ──▶ route workers ──▶ collector ──▶ journal (the log) ──▶ one consumer ──▶ sink
+//	           (dedupe,        (-workers         (stream        (one record per      per destination   (one attempt;
+//	            deletes,        goroutines run    order; one     status; group        (in order; the    the delivery
+//	            batches)        route filters)    record each)   commits to Store)    only retrier)     loop retries)
 //
-// The source goroutine only waits for the worker pool and the group commit,
-// never for a destination: each destination reads its own queue from the
-// [Store] (bbolt on disk with OpenOutbox, memory by default), in stream order,
-// and a status leaves the queue only when the destination accepted it or
+// The source goroutine only waits for the worker pool and, when the disk
+// falls behind, for the group commit; never for a destination. Each
+// destination is a consumer of the log (bot/journal): it reads the newest
+// records from memory and older ones back from the [Store] (bbolt on disk
+// with OpenOutbox, the same log in memory by default), in stream order, and
+// a status leaves its queue only when the destination accepted it or
 // refused it permanently. A retryable failure is retried at the head of that
 // queue; other destinations go on. A full queue (QueueCap) drops its oldest
 // statuses, counted in Stats.Dropped and logged.
 //
 // A source that can resume (stream.Resumer, e.g. Bluesky Jetstream) marks
-// events with a cursor. The committer writes the newest cursor in the same
+// events with a cursor. The log writes the newest cursor in the same
 // transaction as the statuses that preceded it — so a cursor never gets
 // ahead of what is stored — and hands it back with Committed; the next Run
 // on the same Store calls Resume with it. A cursor with no status to ride
