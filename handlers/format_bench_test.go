@@ -1,7 +1,9 @@
 package handlers_test
 
 import (
-	"encoding/json"
+	"context"
+	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/streambot/streambot/handlers"
@@ -43,14 +45,32 @@ func BenchmarkFormatLine(b *testing.B) {
 }
 
 // BenchmarkJSONLRecord is the JSONL sink's encoding, per status.
-func BenchmarkJSONLRecord(b *testing.B) {
-	statuses := benchStatuses(b, 256)
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if _, err := json.Marshal(handlers.NewRecord(statuses[i%len(statuses)])); err != nil {
-			b.Fatal(err)
-		}
-		i++
+// BenchmarkJSONL writes statuses with the JSONL sink to a file: as the
+// bot hands them by default (no Raw) and for a raw: true destination.
+func BenchmarkJSONL(b *testing.B) {
+	for _, raw := range []bool{false, true} {
+		b.Run(fmt.Sprint("raw=", raw), func(b *testing.B) {
+			statuses := benchStatuses(b, 256)
+			if !raw {
+				for i, s := range statuses {
+					c := *s
+					c.Raw = nil
+					statuses[i] = &c
+				}
+			}
+			j, err := handlers.OpenJSONL(filepath.Join(b.TempDir(), "out.jsonl"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer j.Close()
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if err := j.Handle(context.Background(), statuses[i%len(statuses)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
 	}
 }
