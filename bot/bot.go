@@ -164,11 +164,7 @@ func (b *Bot) open() error {
 	if resumable {
 		opt.OnCursor = r.Committed
 	}
-	var st journal.Storage
-	if b.cfg.Store != nil {
-		st = b.cfg.Store
-	}
-	j, rec, err := journal.Open(st, opt)
+	j, rec, err := journal.Open(b.cfg.Store, opt)
 	if err != nil {
 		return fmt.Errorf("bot: %w", err)
 	}

@@ -1,9 +1,8 @@
 package handlers
 
 import (
-	"errors"
+	"fmt"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/streambot/streambot/stream"
@@ -32,12 +31,12 @@ func appendRecordJSON(b []byte, s *stream.Status) ([]byte, error) {
 		b = appendJSONString(b, s.Lang)
 	}
 	if !s.CreatedAt.IsZero() {
-		if y := s.CreatedAt.Year(); y < 0 || y > 9999 {
-			return b, errors.New("created_at: year outside [0,9999]")
+		t, err := s.CreatedAt.MarshalJSON() // its checks (year, zone offset) included
+		if err != nil {
+			return b, fmt.Errorf("created_at: %w", err)
 		}
-		b = append(b, `,"created_at":"`...)
-		b = s.CreatedAt.AppendFormat(b, time.RFC3339Nano)
-		b = append(b, '"')
+		b = append(b, `,"created_at":`...)
+		b = append(b, t...)
 	}
 	if s.IsRetweet {
 		b = append(b, `,"retweet":true`...)

@@ -25,8 +25,8 @@ import (
 //	consumers/<name>       → the consumer's mark: id, floor, in flight
 //	cursors/<source name>  → the source's committed stream position
 //
-// Chunks are only ever appended at the end of their bucket and deleted from
-// its front, and every Commit is one read-write transaction (one fsync).
+// Chunks are only ever appended at the end of their bucket and deleted once
+// no consumer needs them (mostly from the front), and every Commit is one read-write transaction (one fsync).
 // Each chunk is a bucket of its own: appending a chunk then rewrites only
 // the small leaf of bucket headers, never the previous chunk's pages (a
 // large value sharing the last leaf was copied again by every commit, and
@@ -69,6 +69,10 @@ var (
 // releaseEvery is how many commits pass between two releaseMapped calls.
 const releaseEvery = 32
 
+// maxChunkRecords bounds the records of one stored chunk; a key claiming
+// more is damage, not data.
+const maxChunkRecords = 1 << 20
+
 // layoutVersion is meta/version of this layout.
 const layoutVersion = "2"
 
@@ -101,17 +105,17 @@ func OpenBolt(path string) (s *Bolt, err error) {
 		}
 	}()
 	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketChunks, bucketIDs, bucketConsumers, bucketCursors} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
 		if tx.Bucket(bucketQueuesV1) != nil {
 			m, err := migrateV1(tx)
 			if err != nil {
 				return fmt.Errorf("migrating the first outbox layout: %w", err)
 			}
 			s.migrated = m
-		}
-		for _, name := range [][]byte{bucketMeta, bucketChunks, bucketIDs, bucketConsumers, bucketCursors} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
 		}
 		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get(keyVersion); {
@@ -182,7 +186,7 @@ func (s *Bolt) Load() (st *Stored, err error) {
 		c := tx.Bucket(bucketChunks).Cursor()
 		for k, _ := c.First(); k != nil; k, _ = c.Next() {
 			sp, ok := parseSpanKey(k)
-			if !ok || sp.End > st.Next || (len(st.Chunks) > 0 && sp.First < st.Chunks[len(st.Chunks)-1].End) {
+			if !ok || sp.End > st.Next || sp.End-sp.First > maxChunkRecords || (len(st.Chunks) > 0 && sp.First < st.Chunks[len(st.Chunks)-1].End) {
 				return fmt.Errorf("%w: bad chunk key %x (next seq %d)", ErrCorrupt, k, st.Next)
 			}
 			st.Chunks = append(st.Chunks, sp)
@@ -224,12 +228,21 @@ func (s *Bolt) Load() (st *Stored, err error) {
 }
 
 // Commit implements Storage: one read-write transaction.
-func (s *Bolt) Commit(c *Commit) error {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Bolt) Commit(c *Commit) (err error) {
+	defer func() {
+		if p := recover(); p != nil { // bbolt panics on some damaged pages
+			err = corrupt(s.path, fmt.Errorf("%v", p))
+		}
+	}()
+	err = s.db.Update(func(tx *bolt.Tx) error {
 		chunks := tx.Bucket(bucketChunks)
 		chunks.FillPercent = 1 // keys only grow: fill pages completely
 		for _, sp := range c.DropChunks {
-			if err := chunks.DeleteBucket(spanKey(sp)); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+			err := chunks.DeleteBucket(spanKey(sp))
+			if errors.Is(err, bolt.ErrIncompatibleValue) { // a damaged file: a value where a chunk should be
+				err = chunks.Delete(spanKey(sp))
+			}
+			if err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
 				return err
 			}
 		}

@@ -107,7 +107,9 @@ func (j *Journal) round(final bool) bool {
 	j.mu.Lock()
 	j.durable = next
 	if len(recs) > 0 {
-		j.chunks = append(j.chunks, Span{first, next})
+		if j.st != nil {
+			j.chunks = append(j.chunks, Span{first, next})
+		}
 		j.ids = append(j.ids, idsEntry{key: first, n: len(c.IDs.Seen)})
 	}
 	j.ids = j.ids[keptIDs:]

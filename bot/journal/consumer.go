@@ -68,10 +68,13 @@ func (c *consumer) Next(ctx context.Context) (*Record, error) {
 		}
 		var wait <-chan struct{}
 		switch {
+		case j.closing:
+			j.mu.Unlock()
+			return nil, io.EOF // closed: nothing is delivered any more
 		case c.acked >= j.opt.AckWindow:
 			wait = j.progress // bound what a crash redelivers
 		case c.queue.len() == 0:
-			if j.sealed || j.closing {
+			if j.sealed {
 				j.mu.Unlock()
 				return nil, io.EOF
 			}
@@ -104,7 +107,9 @@ func (c *consumer) Next(ctx context.Context) (*Record, error) {
 	j.mu.Lock()
 	c.current = r
 	j.mu.Unlock()
-	c.oldest.Store(r.Time.UnixNano())
+	if !r.Time.IsZero() { // an unreadable record has no time
+		c.oldest.Store(r.Time.UnixNano())
+	}
 	return r, nil
 }
 
@@ -119,11 +124,11 @@ func (c *consumer) fromStorage(seq, first, end uint64, stored bool) *Record {
 		c.chunk, c.chunkFirst = j.readChunk(first, end), first
 	}
 	r := c.chunk[seq-first]
-	c.chunk[seq-first] = nil // handed out: the chunk need not hold it
+	c.chunk[seq-first] = nil // handed out (Next returns it again until acked): the chunk need not hold it
 	if seq+1 == end {
 		c.chunk = nil
 	}
-	if r == nil { // asked twice: read it again
+	if r == nil { // a seq handed out twice; Next prevents it, a nil must not crash
 		r = j.readChunk(first, end)[seq-first]
 	}
 	return r

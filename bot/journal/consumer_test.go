@@ -1,8 +1,13 @@
 package journal
 
 import (
+	"context"
+	"errors"
+	"io"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/streambot/streambot/stream"
 )
 
 // TestSeqQueueIsAFIFO checks the run-length queue against a slice.
@@ -34,5 +39,31 @@ func TestSeqQueueIsAFIFO(t *testing.T) {
 	}
 	if one.nr != 1 {
 		t.Errorf("1000 consecutive seqs take %d runs, want 1", one.nr)
+	}
+}
+
+// After Close a consumer gets io.EOF, records queued or not: nothing would
+// commit its acks any more (a consumer waiting for its ack window would
+// otherwise wait forever).
+func TestNextAfterCloseDoesNotHang(t *testing.T) {
+	t.Parallel()
+	j, _, err := Open(nil, Options{Consumers: []ConsumerOptions{{Name: "a"}}, AckWindow: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	j.Append(ctx, []*Record{{Status: &stream.Status{ID: "1"}, To: []int{0}}}, "")
+	c := j.Consumer(0)
+	r, err := c.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j.Append(ctx, []*Record{{Status: &stream.Status{ID: "2"}, To: []int{0}}}, "")
+	c.Ack(r.Seq)
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Next(ctx); !errors.Is(err, io.EOF) {
+		t.Errorf("Next after Close = %v, want io.EOF", err)
 	}
 }

@@ -52,7 +52,8 @@ type Log interface {
 // called from one goroutine; Depth and Oldest from any.
 type Consumer interface {
 	// Next returns the next record for this consumer, waiting until there
-	// is one; io.EOF after Seal once all are delivered, or ctx's error.
+	// is one; io.EOF after Seal once all are delivered and after Close, or
+	// ctx's error.
 	// Until it is acked, a record stays in flight: after a restart it is
 	// the first delivered again. Calling Next before Ack returns the
 	// record in flight again.
@@ -230,7 +231,7 @@ func Open(st Storage, opt Options) (*Journal, *Recovery, error) {
 		}
 	}
 	j.byID = byID
-	if err := j.rebuild(byID, rec); err != nil {
+	if err := j.rebuild(rec); err != nil {
 		return nil, nil, err
 	}
 	go j.commitLoop()
@@ -278,8 +279,9 @@ func tailOf(s []string, n int) []string {
 // consumer's queue: the records for it at or above its floor, and the one
 // it had in flight. A record whose header does not decode is queued for
 // every consumer that has not passed it, so that each counts it failed.
-func (j *Journal) rebuild(byID map[uint64]int, rec *Recovery) error {
-	var to []int
+// An orphaned consumer's waiting records pin their chunks.
+func (j *Journal) rebuild(rec *Recovery) error {
+	var ids []uint64
 	for _, sp := range j.chunks {
 		first, end := sp.First, sp.End
 		if !j.chunkNeeded(first, end) {
@@ -302,20 +304,21 @@ func (j *Journal) rebuild(byID map[uint64]int, rec *Recovery) error {
 			}
 			var tomb bool
 			if perr == nil {
-				to, tomb, perr = peekTo(payload, byID, to[:0])
+				ids, tomb, perr = peekIDs(payload, ids[:0])
 			}
 			if tomb {
 				continue
 			}
 			for _, c := range j.cons {
 				want := seq == c.mark.InFlight || seq >= c.mark.Floor
-				if want && (perr != nil || slices.Contains(to, c.idx)) {
+				if want && (perr != nil || slices.Contains(ids, c.mark.ID)) {
 					c.enqueue(seq)
 				}
 			}
 			for k := range j.orphans {
 				o := &j.orphans[k]
-				if seq == o.mark.InFlight || seq >= o.mark.Floor {
+				want := seq == o.mark.InFlight || seq >= o.mark.Floor
+				if want && (perr != nil || slices.Contains(ids, o.mark.ID)) {
 					o.chunks[first] = true
 					rec.Orphans[o.name]++
 				}
@@ -323,13 +326,8 @@ func (j *Journal) rebuild(byID map[uint64]int, rec *Recovery) error {
 		}
 	}
 	for _, c := range j.cons {
-		rec.Queued[c.name] = c.queue.len()
 		c.trim()
-	}
-	for _, o := range j.orphans {
-		if rec.Orphans[o.name] == 0 {
-			delete(rec.Orphans, o.name)
-		}
+		rec.Queued[c.name] = c.queue.len()
 	}
 	return nil
 }
@@ -410,8 +408,9 @@ func (j *Journal) Seal() {
 	}
 }
 
-// Close implements Log. It returns the error that stopped the committer, if
-// any. Records appended but not committed by then are lost.
+// Close implements Log: it commits what is left, then stops the committer.
+// It returns the error that stopped the committer, if any (what was not
+// committed then is lost).
 func (j *Journal) Close() error {
 	j.mu.Lock()
 	j.closing = true

@@ -29,13 +29,8 @@ type recordV1 struct {
 // statuses become records for that destination's consumer, in its queue's
 // order (destination after destination, so a status queued for two is
 // stored twice), the seen window one IDs entry. It returns a line for the
-// log.
+// log. The buckets of the current layout exist already.
 func migrateV1(tx *bolt.Tx) (string, error) {
-	for _, name := range [][]byte{bucketMeta, bucketChunks, bucketIDs, bucketConsumers, bucketCursors} {
-		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-			return "", err
-		}
-	}
 	next := uint64(1)
 	var batch []*Record
 	var ids []uint64 // consumer index -> id: index i is id i+1

@@ -119,9 +119,14 @@ func appendRecord(b []byte, r *Record, ids []uint64) []byte {
 	return p[:start+n+len(payload)]
 }
 
+// appendTime writes t as Unix seconds, nanoseconds and its zone's offset
+// in seconds east of UTC, so that it decodes to the same clock reading (in
+// a fixed zone of that offset; UTC for offset 0).
 func appendTime(b []byte, t time.Time) []byte {
+	_, offset := t.Zone()
 	b = binary.AppendVarint(b, t.Unix())
-	return binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	b = binary.AppendUvarint(b, uint64(t.Nanosecond()))
+	return binary.AppendVarint(b, int64(offset))
 }
 
 func appendBytes(b, v []byte) []byte {
@@ -212,12 +217,15 @@ func (d *decoder) varint(what string) int64 {
 }
 
 func (d *decoder) time(what string) time.Time {
-	sec, ns := d.varint(what), d.uvarint(what)
-	if ns >= 1e9 {
+	sec, ns, offset := d.varint(what), d.uvarint(what), d.varint(what)
+	if ns >= 1e9 || offset < -24*3600 || offset > 24*3600 {
 		d.fail(what)
 		return time.Time{}
 	}
-	return time.Unix(sec, int64(ns))
+	if offset == 0 {
+		return time.Unix(sec, int64(ns)).UTC()
+	}
+	return time.Unix(sec, int64(ns)).In(time.FixedZone("", int(offset)))
 }
 
 func (d *decoder) string(what string) string {
@@ -303,33 +311,31 @@ func decodeRecord(payload []byte, byID map[uint64]int) (*Record, error) {
 	return r, nil
 }
 
-// peekTo decodes only the header of a payload — whether it is a tombstone
-// and the consumers it is for — which is what a restart needs to rebuild
-// the consumers' queues without decoding statuses.
-func peekTo(p []byte, byID map[uint64]int, to []int) ([]int, bool, error) {
+// peekIDs decodes only the header of a payload — whether it is a tombstone
+// and the stored ids of the consumers it is for — which is what a restart
+// needs to rebuild the consumers' queues without decoding statuses.
+func peekIDs(p []byte, ids []uint64) ([]uint64, bool, error) {
 	bad := fmt.Errorf("%w: bad record header", ErrCorrupt)
 	if len(p) < 2 || p[0] != recordVersion {
-		return to, false, bad
+		return ids, false, bad
 	}
 	tomb := p[1] == kindDelete
 	p = p[2:]
-	var vals [3]uint64 // time seconds, nanoseconds, consumer count
+	var vals [4]uint64 // time seconds, nanoseconds, zone offset, consumer count
 	for i := range vals {
 		v, k := binary.Uvarint(p)
 		if k <= 0 {
-			return to, false, bad
+			return ids, false, bad
 		}
 		vals[i], p = v, p[k:]
 	}
-	for n := vals[2]; n > 0; n-- {
+	for n := vals[3]; n > 0; n-- {
 		id, k := binary.Uvarint(p)
 		if k <= 0 {
-			return to, false, bad
+			return ids, false, bad
 		}
 		p = p[k:]
-		if c, ok := byID[id]; ok {
-			to = append(to, c)
-		}
+		ids = append(ids, id)
 	}
-	return to, tomb, nil
+	return ids, tomb, nil
 }

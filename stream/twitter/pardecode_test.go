@@ -65,11 +65,13 @@ func TestReadPipelinedDoesNotWaitForABatch(t *testing.T) {
 		t.Skip("needs GOMAXPROCS >= 2")
 	}
 	pr, pw := io.Pipe()
-	handled := make(chan string)
+	handled := make(chan string, 5) // handle never blocks, so a failure ends the test
 	go func() {
 		defer pw.Close()
 		for i := range 5 {
-			if _, err := io.WriteString(pw, pipelineTweet(i)+"\r\n"); err != nil {
+			// A keep-alive right behind the message must not make the reader
+			// wait for another one.
+			if _, err := io.WriteString(pw, pipelineTweet(i)+"\r\n\r\n"); err != nil {
 				return
 			}
 			select {

@@ -58,11 +58,21 @@ func newFrameReader(r io.Reader, maxLine int, delimited bool) *frameReader {
 	return &frameReader{br: bufio.NewReaderSize(r, readBufferSize), max: maxLine, delimited: delimited}
 }
 
-// hasMessage reports whether a whole line is already buffered, so that the
-// next call to next will not wait for the network.
+// hasMessage reports whether a whole message (a non-blank line ended by
+// "\r\n") is already buffered, so that the next call to next will not wait
+// for the network. Keep-alives do not count: next skips them and reads on.
 func (r *frameReader) hasMessage() bool {
 	b, _ := r.br.Peek(r.br.Buffered())
-	return bytes.IndexByte(b, '\n') >= 0
+	for {
+		i := bytes.Index(b, []byte("\r\n"))
+		if i < 0 {
+			return false
+		}
+		if !netstream.IsBlank(b[:i]) {
+			return true
+		}
+		b = b[i+2:]
+	}
 }
 
 // next returns the next message without its terminator. The slice is valid

@@ -45,6 +45,8 @@ func Run(t *testing.T, f Factory) {
 		{"CursorCommittedWithRecords", true, testCursor},
 		{"OrphanedConsumerKeepsItsRecords", true, testOrphan},
 		{"CapSurvivesRestart", true, testCapRestart},
+		{"LowerCapAtRestart", true, testLowerCap},
+		{"OrphanPinsOnlyItsRecords", true, testOrphanDisjoint},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,7 +280,7 @@ func oddStatuses() []*stream.Status {
 		{ID: "huge", Text: strings.Repeat("python ", 150_000)},
 		{ID: "", Text: ""},
 		{ID: "full", Source: "x", Author: stream.Author{ID: "1", ScreenName: "a", Name: "A"}, Text: "t", URL: "u", Lang: "en",
-			CreatedAt: time.Date(9999, 12, 31, 23, 59, 59, 999, time.UTC), IsRetweet: true, IsQuote: true, IsReply: true, RetweetedID: "9",
+			CreatedAt: time.Date(9999, 12, 31, 23, 59, 59, 999, time.FixedZone("CET", 3600)), IsRetweet: true, IsQuote: true, IsReply: true, RetweetedID: "9",
 			Hashtags: []string{"h"}, Mentions: []string{"m"}, URLs: []stream.URL{{Expanded: "e", Display: "d"}},
 			Matched: []string{"python", "go"}, Rules: []string{"rule"}, Routes: []string{"r1", "r2"}, Raw: []byte(`{"id":1}`)},
 	}
@@ -289,8 +291,12 @@ func testOddStatuses(t *testing.T, f Factory) {
 	opt := journal.Options{Consumers: consumers("a"), Tail: 1, CommitBatch: 1, CommitDelay: -1}
 	l, _ := open(t, f, dir, opt)
 	odd := oddStatuses()
-	for _, s := range odd {
-		appendAll(t, l, "", &journal.Record{Status: s, To: []int{0}})
+	// Twice: the first copies are read back now (from memory or, past the
+	// tail of 1, from storage), the second after a restart.
+	for range 2 {
+		for _, s := range odd {
+			appendAll(t, l, "", &journal.Record{Status: s, To: []int{0}})
+		}
 	}
 	check := func(l journal.Log, when string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -306,14 +312,10 @@ func testOddStatuses(t *testing.T, f Factory) {
 			if !equalStatus(r.Status, want) {
 				t.Errorf("%s: status %q changed:\n got %+v\nwant %+v", when, want.ID, short(r.Status), short(want))
 			}
-			if when == "after a restart" {
-				l.Consumer(0).Ack(r.Seq)
-			} else {
-				break // leave them queued for the restart
-			}
+			l.Consumer(0).Ack(r.Seq)
 		}
 	}
-	check(l, "in memory")
+	check(l, "before a restart")
 	closeLog(t, l)
 	if !f.Durable {
 		return
@@ -333,7 +335,7 @@ func short(s *stream.Status) stream.Status {
 
 func equalStatus(a, b *stream.Status) bool {
 	return a.ID == b.ID && a.Source == b.Source && a.Author == b.Author && a.Text == b.Text && a.URL == b.URL &&
-		a.Lang == b.Lang && a.CreatedAt.Equal(b.CreatedAt) && a.IsRetweet == b.IsRetweet && a.IsQuote == b.IsQuote &&
+		a.Lang == b.Lang && a.CreatedAt.Format(time.RFC3339Nano) == b.CreatedAt.Format(time.RFC3339Nano) && a.IsRetweet == b.IsRetweet && a.IsQuote == b.IsQuote &&
 		a.IsReply == b.IsReply && a.RetweetedID == b.RetweetedID && slices.Equal(a.Hashtags, b.Hashtags) &&
 		slices.Equal(a.Mentions, b.Mentions) && slices.Equal(a.URLs, b.URLs) && slices.Equal(a.Matched, b.Matched) &&
 		slices.Equal(a.Rules, b.Rules) && slices.Equal(a.Routes, b.Routes) && string(a.Raw) == string(b.Raw)
@@ -463,5 +465,44 @@ func testCapRestart(t *testing.T, f Factory) {
 	}
 	if got := take(t, l.Consumer(0), 5); !slices.Equal(got, ids("", 45, 50)) {
 		t.Errorf("got %v", got)
+	}
+}
+
+func testLowerCap(t *testing.T, f Factory) {
+	dir := t.TempDir()
+	l, _ := open(t, f, dir, journal.Options{Consumers: consumers("a")})
+	for i := range 50 {
+		appendAll(t, l, "", status(fmt.Sprint(i), 0))
+	}
+	closeLog(t, l)
+	l, rec := open(t, f, dir, journal.Options{Consumers: []journal.ConsumerOptions{{Name: "a", Cap: 5}}})
+	defer closeLog(t, l)
+	if rec.Queued["a"] != 5 || l.Consumer(0).Depth() != 5 || l.Consumer(0).Dropped() != 45 {
+		t.Errorf("Queued %d, Depth %d, Dropped %d after a restart with cap 5; want 5, 5, 45",
+			rec.Queued["a"], l.Consumer(0).Depth(), l.Consumer(0).Dropped())
+	}
+	if got := take(t, l.Consumer(0), 5); !slices.Equal(got, ids("", 45, 50)) {
+		t.Errorf("got %v", got)
+	}
+}
+
+func testOrphanDisjoint(t *testing.T, f Factory) {
+	dir := t.TempDir()
+	l, _ := open(t, f, dir, journal.Options{Consumers: consumers("a", "b"), CommitBatch: 1, CommitDelay: -1})
+	appendAll(t, l, "", status("b0", 1))
+	for i := range 9 {
+		appendAll(t, l, "", status(fmt.Sprint("a", i), 0))
+	}
+	take(t, l.Consumer(0), 9)
+	closeLog(t, l)
+	l, rec := open(t, f, dir, journal.Options{Consumers: consumers("a")})
+	closeLog(t, l)
+	if rec.Orphans["b"] != 1 {
+		t.Errorf("Recovery.Orphans = %v, want b=1: only the record for b", rec.Orphans)
+	}
+	l, rec = open(t, f, dir, journal.Options{Consumers: consumers("a", "b")})
+	defer closeLog(t, l)
+	if got := take(t, l.Consumer(1), 1); !slices.Equal(got, []string{"b0"}) || rec.Queued["b"] != 1 {
+		t.Errorf("b configured again got %v (queued %d)", got, rec.Queued["b"])
 	}
 }
