@@ -46,10 +46,12 @@ func BenchmarkFormatLine(b *testing.B) {
 
 // BenchmarkJSONLRecord is the JSONL sink's encoding, per status.
 // BenchmarkJSONL writes statuses with the JSONL sink to a file: as the
-// bot hands them by default (no Raw) and for a raw: true destination.
+// bot hands them by default (no Raw), batched, and for a raw: true
+// destination.
 func BenchmarkJSONL(b *testing.B) {
-	for _, raw := range []bool{false, true} {
-		b.Run(fmt.Sprint("raw=", raw), func(b *testing.B) {
+	for _, c := range []struct{ raw, batched bool }{{false, false}, {false, true}, {true, false}} {
+		raw := c.raw
+		b.Run(fmt.Sprintf("raw=%v/batched=%v", c.raw, c.batched), func(b *testing.B) {
 			statuses := benchStatuses(b, 256)
 			if !raw {
 				for i, s := range statuses {
@@ -63,13 +65,21 @@ func BenchmarkJSONL(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer j.Close()
+			var h handlers.Handler = j
+			if c.batched { // flushed every 256 statuses, as package bot does at most
+				h = j.Batched()
+			}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if err := j.Handle(context.Background(), statuses[i%len(statuses)]); err != nil {
+				if err := h.Handle(context.Background(), statuses[i%len(statuses)]); err != nil {
 					b.Fatal(err)
 				}
-				i++
+				if i++; c.batched && i%256 == 0 {
+					if err := j.Batched().Flush(context.Background()); err != nil {
+						b.Fatal(err)
+					}
+				}
 			}
 		})
 	}

@@ -37,3 +37,14 @@ func Chain(mw ...Middleware) Middleware {
 		return h
 	}
 }
+
+// Flusher is a Handler that buffers: a nil error from Handle means the
+// status was taken into its buffer, and only a nil error from Flush means
+// everything handled so far reached the destination. Package bot calls
+// Flush before it acknowledges what such a destination handled: when
+// nothing more waits for it, and after a few hundred statuses. Flush may be
+// called again after an error; it classifies its errors as Handle does.
+type Flusher interface {
+	Handler
+	Flush(ctx context.Context) error
+}

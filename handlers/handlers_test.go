@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streambot/streambot/stream"
 	"github.com/streambot/streambot/stream/track"
@@ -251,4 +253,52 @@ func TestMatchOrFrom(t *testing.T) {
 	if want := []string{"1=python", "2=from:42", "4=python"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
+}
+
+// The batched JSONL sink writes nothing until Flush (or 256 KiB), then
+// whole lines, the same bytes as the unbatched one.
+func TestBatchedJSONL(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	plainPath, batchedPath := filepath.Join(dir, "plain.jsonl"), filepath.Join(dir, "batched.jsonl")
+	plain, err := OpenJSONL(plainPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bj, err := OpenJSONL(batchedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batched := bj.Batched()
+	ctx := context.Background()
+	for i := range 3 {
+		s := &stream.Status{ID: fmt.Sprint(i), Text: "python <3"}
+		if err := plain.Handle(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if err := batched.Handle(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(batchedPath); len(b) != 0 {
+		t.Errorf("batched sink wrote %d bytes before Flush", len(b))
+	}
+	if err := batched.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(plainPath)
+	got, _ := os.ReadFile(batchedPath)
+	if string(got) != string(want) || strings.Count(string(got), "\n") != 3 {
+		t.Errorf("batched file:\n%s\nwant:\n%s", got, want)
+	}
+	if err := batched.Handle(ctx, &stream.Status{ID: "far", CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); !errors.Is(err, ErrPermanent) {
+		t.Errorf("an unencodable status: %v, want a permanent error", err)
+	}
+	if err := bj.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(batchedPath); string(got) != string(want) {
+		t.Errorf("Close wrote more: %s", got)
+	}
+	plain.Close()
 }

@@ -78,6 +78,7 @@ type JSONL struct {
 	w    *bufio.Writer
 	path string
 	line []byte // the line being written, reused
+	held []byte // whole lines Batched's Handle took and did not write yet
 }
 
 // OpenJSONL opens path for appending, creating it (mode 0644) if needed.
@@ -106,11 +107,69 @@ func (j *JSONL) Handle(_ context.Context, s *stream.Status) error {
 	return nil
 }
 
+// heldMax is how much a Batched JSONL holds before it writes without
+// waiting for Flush.
+const heldMax = 256 << 10
+
+// Batched returns the sink as a handlers.Flusher: Handle only adds the
+// line to a buffer (written out once it holds 256 KiB), and Flush writes
+// what is held, in whole lines. Package bot flushes before it acknowledges,
+// so statuses are still delivered at least once, with one write for many.
+// Use either j or its Batched form, not both.
+func (j *JSONL) Batched() Flusher { return batchedJSONL{j} }
+
+type batchedJSONL struct{ j *JSONL }
+
+// Handle adds the record of s to what is held.
+func (b batchedJSONL) Handle(_ context.Context, s *stream.Status) error {
+	j := b.j
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := len(j.held)
+	held, err := appendRecordJSON(j.held, s)
+	if err != nil {
+		j.held = held[:n]
+		return Permanent(fmt.Errorf("jsonl: encode status %s: %w", s.ID, err))
+	}
+	j.held = append(held, '\n')
+	if len(j.held) >= heldMax {
+		return j.writeHeld()
+	}
+	return nil
+}
+
+// Flush writes what is held.
+func (b batchedJSONL) Flush(context.Context) error {
+	b.j.mu.Lock()
+	defer b.j.mu.Unlock()
+	return b.j.writeHeld()
+}
+
+// writeHeld writes the held lines; what a failed write left is kept for
+// the next try. Call with j.mu held.
+func (j *JSONL) writeHeld() error {
+	if len(j.held) == 0 {
+		return nil
+	}
+	n, err := j.f.Write(j.held)
+	j.held = j.held[:copy(j.held, j.held[n:])]
+	if err != nil {
+		return fmt.Errorf("jsonl: write %s: %w", j.path, err)
+	}
+	if cap(j.held) > 4*heldMax {
+		j.held = nil
+	}
+	return nil
+}
+
 // Close flushes and closes the file.
 func (j *JSONL) Close() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	ferr := j.w.Flush()
+	if herr := j.writeHeld(); ferr == nil {
+		ferr = herr
+	}
 	if err := j.f.Close(); err != nil {
 		return fmt.Errorf("jsonl: close %s: %w", j.path, err)
 	}

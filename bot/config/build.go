@@ -232,7 +232,7 @@ func (f *File) buildDestination(ctx context.Context, d Destination, env Env) (ha
 		if err != nil {
 			return nil, nil, fmt.Errorf("config: %s: %w", where, err)
 		}
-		return j, j.Close, nil
+		return j.Batched(), j.Close, nil
 	case TypeTelegram:
 		base := d.APIURL
 		if base == "" {

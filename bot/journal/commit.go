@@ -227,14 +227,9 @@ func (j *Journal) retain() {
 	j.chunks = kept
 }
 
-// pinned reports whether a consumer has a record of the chunk [first, end)
-// in flight, or an orphaned consumer waits for one. Call with j.mu held.
+// pinned reports whether an orphaned consumer waits for a record of the
+// chunk [first, end). Call with j.mu held.
 func (j *Journal) pinned(first, end uint64) bool {
-	for _, c := range j.cons {
-		if c.inflight >= first && c.inflight < end {
-			return true
-		}
-	}
 	for _, o := range j.orphans {
 		if o.chunks[first] {
 			return true

@@ -18,10 +18,9 @@ type consumer struct {
 	mark   Mark // as last committed (Open: as loaded)
 	stored bool // mark is in Storage
 
-	queue    seqQueue // waiting, in order; the one in flight is not in it
-	inflight uint64   // 0 when none
-	current  *Record  // the record in flight
-	acked    int      // acks of snapshotted records not yet committed: what a crash would redeliver
+	queue seqQueue  // waiting, in order; the one in flight is not in it
+	taken []*Record // handed out by Next and not yet acked, in order
+	acked int       // acks of snapshotted records not yet committed: what a crash would redeliver
 
 	notify  chan struct{} // records were appended, or the journal sealed
 	dropped atomic.Int64
@@ -61,11 +60,6 @@ func (c *consumer) Next(ctx context.Context) (*Record, error) {
 	j := c.j
 	j.mu.Lock()
 	for {
-		if c.current != nil {
-			r := c.current
-			j.mu.Unlock()
-			return r, nil
-		}
 		var wait <-chan struct{}
 		switch {
 		case j.closing:
@@ -92,7 +86,6 @@ func (c *consumer) Next(ctx context.Context) (*Record, error) {
 		j.mu.Lock()
 	}
 	seq := c.queue.pop()
-	c.inflight = seq
 	r := j.record(seq)
 	var first, end uint64
 	var stored bool
@@ -105,11 +98,11 @@ func (c *consumer) Next(ctx context.Context) (*Record, error) {
 		r = c.fromStorage(seq, first, end, stored)
 	}
 	j.mu.Lock()
-	c.current = r
-	j.mu.Unlock()
-	if !r.Time.IsZero() { // an unreadable record has no time
+	c.taken = append(c.taken, r)
+	if len(c.taken) == 1 && !r.Time.IsZero() { // an unreadable record has no time
 		c.oldest.Store(r.Time.UnixNano())
 	}
+	j.mu.Unlock()
 	return r, nil
 }
 
@@ -124,11 +117,11 @@ func (c *consumer) fromStorage(seq, first, end uint64, stored bool) *Record {
 		c.chunk, c.chunkFirst = j.readChunk(first, end), first
 	}
 	r := c.chunk[seq-first]
-	c.chunk[seq-first] = nil // handed out (Next returns it again until acked): the chunk need not hold it
+	c.chunk[seq-first] = nil // handed out: the chunk need not hold it
 	if seq+1 == end {
 		c.chunk = nil
 	}
-	if r == nil { // a seq handed out twice; Next prevents it, a nil must not crash
+	if r == nil { // a seq handed out twice cannot happen; a nil must not crash
 		r = j.readChunk(first, end)[seq-first]
 	}
 	return r
@@ -139,19 +132,28 @@ func (c *consumer) Ack(seq uint64) {
 	j := c.j
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if c.current == nil || c.inflight != seq {
+	n := 0
+	for n < len(c.taken) && c.taken[n].Seq <= seq {
+		// The ack of a record not yet in a commit's snapshot rides with
+		// that commit, which stores the record and the floor past it
+		// together: a crash loses both and redelivers nothing. Only acks
+		// of records already snapshotted can be lost alone, and only they
+		// count toward AckWindow.
+		if c.taken[n].Seq < j.snapshotted {
+			c.acked++
+		}
+		c.taken[n] = nil
+		n++
+	}
+	if n == 0 {
 		return
 	}
-	c.current, c.inflight = nil, 0
-	// The ack of a record not yet in a commit's snapshot rides with that
-	// commit, which stores the record and the floor past it together: a
-	// crash loses both and redelivers nothing. Only acks of records already
-	// snapshotted can be lost alone, and only they count toward AckWindow.
-	if seq < j.snapshotted {
-		c.acked++
-	}
-	c.depth.Add(-1)
+	c.taken = c.taken[n:]
+	c.depth.Add(-int64(n))
 	c.oldest.Store(0)
+	if len(c.taken) > 0 && !c.taken[0].Time.IsZero() {
+		c.oldest.Store(c.taken[0].Time.UnixNano())
+	}
 	poke(j.kick)
 }
 
@@ -172,17 +174,17 @@ func (c *consumer) Dropped() int64 { return c.dropped.Load() }
 // markNow is the consumer's mark as of a commit that stores every record
 // below next. Call with j.mu held.
 func (c *consumer) markNow(next uint64) Mark {
-	floor := next
-	if c.queue.len() > 0 {
-		floor = min(floor, c.queue.front())
-	}
-	return Mark{ID: c.mark.ID, Floor: floor, InFlight: c.inflight}
+	return Mark{ID: c.mark.ID, Floor: min(next, c.need())}
 }
 
-// need is the lowest seq the consumer still needs from memory: the front
-// of its queue (the record in flight it holds itself). Call with j.mu held.
+// need is the lowest seq the consumer still needs: the first record it
+// has taken and not acked, else the front of its queue. Call with j.mu
+// held.
 func (c *consumer) need() uint64 {
-	if c.queue.len() > 0 {
+	switch {
+	case len(c.taken) > 0:
+		return c.taken[0].Seq
+	case c.queue.len() > 0:
 		return c.queue.front()
 	}
 	return c.j.head

@@ -53,17 +53,19 @@ type Log interface {
 type Consumer interface {
 	// Next returns the next record for this consumer, waiting until there
 	// is one; io.EOF after Seal once all are delivered and after Close, or
-	// ctx's error.
-	// Until it is acked, a record stays in flight: after a restart it is
-	// the first delivered again. Calling Next before Ack returns the
-	// record in flight again.
+	// ctx's error. A record stays in flight until it is acked: after a
+	// restart the records in flight are the first delivered again. Next
+	// may be called again before Ack (a sink that buffers acks a batch at
+	// once); it then returns the record after the last one.
 	Next(ctx context.Context) (*Record, error)
-	// Ack marks the record in flight done (delivered, refused for good,
-	// or skipped on purpose). Acking any other seq does nothing.
+	// Ack marks the records in flight up to and including seq done
+	// (delivered, refused for good, or skipped on purpose). Acking a seq
+	// below them does nothing.
 	Ack(seq uint64)
-	// Depth is the number of records waiting, the one in flight included.
+	// Depth is the number of records waiting, those in flight included.
 	Depth() int
-	// Oldest is when the record in flight was appended; zero when idle.
+	// Oldest is when the oldest record in flight was appended; zero when
+	// none is.
 	Oldest() time.Time
 	// Dropped counts the records the queue cap dropped.
 	Dropped() int64

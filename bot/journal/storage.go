@@ -53,10 +53,11 @@ type Mark struct {
 	// ID is the consumer's number in stored records; it never changes.
 	ID uint64
 	// Floor: every record below it is done for this consumer, except
-	// InFlight.
+	// InFlight. Records in flight (delivered, not acked) are at or above
+	// it.
 	Floor uint64
-	// InFlight is the record that was being delivered (0 for none): it is
-	// delivered again first.
+	// InFlight, when not 0, is a record below Floor that is delivered again
+	// first. The Journal writes 0; Load accepts marks that set it.
 	InFlight uint64
 }
 
