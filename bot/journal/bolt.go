@@ -246,8 +246,8 @@ func (s *Bolt) Commit(c *Commit) (err error) {
 				return err
 			}
 		}
-		if c.Chunk != nil {
-			if err := putChunk(chunks, Span{c.First, c.Next}, c.Chunk); err != nil {
+		for _, ch := range c.Chunks {
+			if err := putChunk(chunks, ch.Span, ch.Data); err != nil {
 				return err
 			}
 		}
@@ -286,7 +286,9 @@ func (s *Bolt) Commit(c *Commit) (err error) {
 		s.releaseMapped()
 	}
 	s.records.Add(int64(c.Next - c.First))
-	s.bytes.Add(int64(len(c.Chunk)))
+	for _, ch := range c.Chunks {
+		s.bytes.Add(int64(len(ch.Data)))
+	}
 	return nil
 }
 

@@ -53,6 +53,11 @@ func (j *Journal) commitLoop() {
 	}
 }
 
+// chunksPerCommit is how many chunks of CommitBatch records one group
+// commit may write: when the disk is slow, records pile up while a commit
+// runs and the next one takes them all, for the same two fsyncs.
+const chunksPerCommit = 8
+
 // round makes one group commit of what is ready and reports whether more
 // records wait to be committed. On a failing Storage it retries, with a
 // growing delay, until it succeeds or the journal is closing.
@@ -60,7 +65,7 @@ func (j *Journal) round(final bool) bool {
 	now := j.opt.Now()
 	j.mu.Lock()
 	first := j.durable
-	next := min(j.head, first+uint64(j.opt.CommitBatch))
+	next := min(j.head, first+uint64(chunksPerCommit*j.opt.CommitBatch))
 	recs := j.tail[first-j.memStart : next-j.memStart]
 	j.snapshotted = next
 	c := &Commit{First: first, Next: next, Marks: map[string]Mark{}, DropChunks: j.dropChunks}
@@ -97,7 +102,11 @@ func (j *Journal) round(final bool) bool {
 		}
 		c.IDs = ids
 		if j.st != nil {
-			c.Chunk = j.encodeChunk(recs)
+			for i := 0; i < len(recs); i += j.opt.CommitBatch {
+				part := recs[i:min(i+j.opt.CommitBatch, len(recs))]
+				c.Chunks = append(c.Chunks, EncodedChunk{
+					Span: Span{part[0].Seq, part[len(part)-1].Seq + 1}, Data: j.encodeChunk(part)})
+			}
 		}
 	}
 	if j.st != nil && !j.write(c, final) {
@@ -107,8 +116,8 @@ func (j *Journal) round(final bool) bool {
 	j.mu.Lock()
 	j.durable = next
 	if len(recs) > 0 {
-		if j.st != nil {
-			j.chunks = append(j.chunks, Span{first, next})
+		for _, ch := range c.Chunks {
+			j.chunks = append(j.chunks, ch.Span)
 		}
 		j.ids = append(j.ids, idsEntry{key: first, n: len(c.IDs.Seen)})
 	}

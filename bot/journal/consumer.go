@@ -86,6 +86,10 @@ func (c *consumer) Next(ctx context.Context) (*Record, error) {
 		j.mu.Lock()
 	}
 	seq := c.queue.pop()
+	// The record is in flight from here on, before it is read: a commit
+	// meanwhile must keep the floor at it and retention its chunk.
+	slot := len(c.taken)
+	c.taken = append(c.taken, &Record{Seq: seq})
 	r := j.record(seq)
 	var first, end uint64
 	var stored bool
@@ -98,8 +102,8 @@ func (c *consumer) Next(ctx context.Context) (*Record, error) {
 		r = c.fromStorage(seq, first, end, stored)
 	}
 	j.mu.Lock()
-	c.taken = append(c.taken, r)
-	if len(c.taken) == 1 && !r.Time.IsZero() { // an unreadable record has no time
+	c.taken[slot] = r // Next and Ack run on one goroutine: slot is still r's
+	if slot == 0 && !r.Time.IsZero() { // an unreadable record has no time
 		c.oldest.Store(r.Time.UnixNano())
 	}
 	j.mu.Unlock()

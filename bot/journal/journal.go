@@ -358,8 +358,8 @@ func (j *Journal) Append(ctx context.Context, recs []*Record, cursor string) err
 	now := j.opt.Now()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	// Backpressure: at most a few batches wait for the committer.
-	for j.err == nil && !j.closing && j.head-j.durable >= uint64(4*j.opt.CommitBatch) {
+	// Backpressure: at most what one group commit takes waits for it.
+	for j.err == nil && !j.closing && j.head-j.durable >= uint64(chunksPerCommit*j.opt.CommitBatch) {
 		progress := j.progress
 		j.mu.Unlock()
 		select {

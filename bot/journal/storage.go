@@ -73,11 +73,11 @@ type IDs struct {
 
 // Commit is one group commit.
 type Commit struct {
-	// First is the sequence number of Chunk's first record; Next the one
-	// after its last (Next == First when the commit appends nothing).
+	// First is the sequence number of the first record appended; Next the
+	// one after the last (Next == First when the commit appends nothing).
 	First, Next uint64
-	// Chunk is the encoded chunk; nil when no records are appended.
-	Chunk []byte
+	// Chunks are the encoded chunks of those records, in order.
+	Chunks []EncodedChunk
 	// Marks replaces the marks of the consumers it names.
 	Marks map[string]Mark
 	// Cursor, when set, replaces that source's stored position.
@@ -87,6 +87,12 @@ type Commit struct {
 	// DropChunks names chunks to delete, DropIDs IDs entries (by Key).
 	DropChunks []Span
 	DropIDs    []uint64
+}
+
+// EncodedChunk is one chunk to store: its records and their encoding.
+type EncodedChunk struct {
+	Span
+	Data []byte
 }
 
 // Span is the sequence numbers [First, End): the records of one chunk.
