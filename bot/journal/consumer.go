@@ -102,7 +102,7 @@ func (c *consumer) Next(ctx context.Context) (*Record, error) {
 		r = c.fromStorage(seq, first, end, stored)
 	}
 	j.mu.Lock()
-	c.taken[slot] = r // Next and Ack run on one goroutine: slot is still r's
+	c.taken[slot] = r                  // Next and Ack run on one goroutine: slot is still r's
 	if slot == 0 && !r.Time.IsZero() { // an unreadable record has no time
 		c.oldest.Store(r.Time.UnixNano())
 	}
