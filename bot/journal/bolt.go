@@ -20,7 +20,7 @@ import (
 //
 //	meta/version           → "2"
 //	meta/next              → the seq the next record gets
-//	chunks/<first><end>/data → one group commit's records [first, end) (see record.go)
+//	chunks/<first><end>/data → the records [first, end), up to CommitBatch (see record.go)
 //	ids/<first seq>        → the status IDs that commit accepted and deleted
 //	consumers/<name>       → the consumer's mark: id, floor, in flight
 //	cursors/<source name>  → the source's committed stream position

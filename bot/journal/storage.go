@@ -9,10 +9,10 @@ import (
 // the bbolt implementation; a Journal with a nil Storage is the same log
 // in memory, with nothing surviving the process.
 //
-// Records are stored in chunks: one chunk per group commit, keyed by the
-// sequence number of its first record, holding that commit's records in
-// order. A chunk is written once and deleted once, when no consumer needs
-// any of its records.
+// Records are stored in chunks of up to Options.CommitBatch records, in
+// order, keyed by the span of sequence numbers they hold; a group commit
+// writes one or more. A chunk is written once and deleted once, when no
+// consumer needs any of its records.
 //
 // A Journal calls Load once, in Open, then Commit from one goroutine (its
 // committer) while consumers call Chunk concurrently. A Storage is used by
