@@ -14,8 +14,8 @@ import (
 
 // Defaults for the zero values of Config.
 const (
-	DefaultQueueCap      = 100_000
-	DefaultDedupeWindow  = 100_000
+	DefaultQueueCap      = journal.DefaultQueueCap
+	DefaultDedupeWindow  = journal.DefaultWindow
 	DefaultStatsInterval = time.Minute
 	DefaultDrainTimeout  = 5 * time.Second
 	DefaultAckWindow     = journal.DefaultAckWindow

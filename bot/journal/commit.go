@@ -168,7 +168,11 @@ func (j *Journal) write(c *Commit, final bool) bool {
 		}
 		j.log.Error("journal: cannot write the log: retrying (accepting statuses is paused)", "err", err, "retry_in", delay)
 		t := time.NewTimer(delay)
-		<-t.C
+		select {
+		case <-t.C:
+		case <-j.closed: // try once more, as the last commit
+		}
+		t.Stop()
 	}
 }
 

@@ -160,6 +160,7 @@ type Journal struct {
 	kick        chan struct{} // wakes the committer
 	full        chan struct{} // a batch is ready: commit without waiting
 	stopped     chan struct{} // the committer returned
+	closed      chan struct{} // Close was called
 	err         error         // why the committer stopped, if it failed
 }
 
@@ -183,7 +184,7 @@ func Open(st Storage, opt Options) (*Journal, *Recovery, error) {
 		st: st, opt: opt, log: opt.Logger,
 		head: 1, durable: 1, memStart: 1,
 		progress: make(chan struct{}), kick: make(chan struct{}, 1), full: make(chan struct{}, 1),
-		stopped: make(chan struct{}),
+		stopped: make(chan struct{}), closed: make(chan struct{}),
 	}
 	rec := &Recovery{Queued: map[string]int{}, Orphans: map[string]int{}}
 	stored := &Stored{Next: 1, Consumers: map[string]Mark{}, Cursors: map[string]string{}}
@@ -293,23 +294,13 @@ func (j *Journal) rebuild(rec *Recovery) error {
 		if err != nil {
 			return err
 		}
-		n, body, err := splitChunk(b)
-		if err != nil || uint64(n) != end-first {
-			j.log.Error("journal: a stored chunk is unreadable: its records are counted failed", "first", first, "records", end-first, "err", err)
-			body = nil
-		}
-		for seq := first; seq < end; seq++ {
-			var payload []byte
-			perr := error(ErrCorrupt)
-			if body != nil {
-				payload, body, perr = nextRecord(body)
-			}
+		herr := eachRecord(b, sp, func(seq uint64, payload []byte, perr error) {
 			var tomb bool
 			if perr == nil {
 				ids, tomb, perr = peekIDs(payload, ids[:0])
 			}
 			if tomb {
-				continue
+				return
 			}
 			for _, c := range j.cons {
 				want := seq == c.mark.InFlight || seq >= c.mark.Floor
@@ -325,6 +316,9 @@ func (j *Journal) rebuild(rec *Recovery) error {
 					rec.Orphans[o.name]++
 				}
 			}
+		})
+		if herr != nil {
+			j.log.Error("journal: a stored chunk is unreadable: its records are counted failed", "first", first, "records", end-first, "err", herr)
 		}
 	}
 	for _, c := range j.cons {
@@ -415,8 +409,12 @@ func (j *Journal) Seal() {
 // committed then is lost).
 func (j *Journal) Close() error {
 	j.mu.Lock()
+	again := j.closing
 	j.closing = true
 	j.mu.Unlock()
+	if !again {
+		close(j.closed)
+	}
 	poke(j.kick)
 	<-j.stopped
 	j.mu.Lock()
@@ -456,37 +454,51 @@ func (j *Journal) readChunk(first, end uint64) []*Record {
 		return &Record{Seq: seq, To: j.allTo, Err: fmt.Errorf("journal: record %d: %w", seq, err)}
 	}
 	b, err := j.st.Chunk(Span{first, end})
-	var body []byte
-	if err == nil {
-		var n int
-		if n, body, err = splitChunk(b); err == nil && uint64(n) != end-first {
-			err = fmt.Errorf("%w: the chunk holds %d records, not %d", ErrCorrupt, n, end-first)
+	if err != nil {
+		for seq := first; seq < end; seq++ {
+			out = append(out, bad(seq, err))
 		}
+		return out
 	}
-	for seq := first; seq < end; seq++ {
+	eachRecord(b, Span{first, end}, func(seq uint64, payload []byte, err error) {
+		var r *Record
+		if err == nil {
+			r, err = decodeRecord(payload, j.byID)
+		}
 		if err != nil {
 			out = append(out, bad(seq, err))
-			continue
-		}
-		payload, rest, perr := nextRecord(body)
-		if perr != nil {
-			out = append(out, bad(seq, perr))
-			if rest == nil { // the records cannot be split any further
-				err = perr
-			}
-			body = rest
-			continue
-		}
-		body = rest
-		r, derr := decodeRecord(payload, j.byID)
-		if derr != nil {
-			out = append(out, bad(seq, derr))
-			continue
+			return
 		}
 		r.Seq = seq
 		out = append(out, r)
-	}
+	})
 	return out
+}
+
+// eachRecord calls each for every seq of the chunk b holding the records
+// sp, with the record's checksummed payload, or with the error that makes
+// it unreadable: a bad header makes every record unreadable, a checksum
+// mismatch only its own, a cut length every record from there on. It
+// returns the header's error, if any.
+func eachRecord(b []byte, sp Span, each func(seq uint64, payload []byte, err error)) error {
+	n, body, herr := splitChunk(b)
+	if herr == nil && uint64(n) != sp.End-sp.First {
+		herr = fmt.Errorf("%w: the chunk holds %d records, not %d", ErrCorrupt, n, sp.End-sp.First)
+	}
+	err := herr
+	for seq := sp.First; seq < sp.End; seq++ {
+		if err != nil {
+			each(seq, nil, err)
+			continue
+		}
+		payload, rest, perr := nextRecord(body)
+		if perr != nil && rest == nil { // the records cannot be split any further
+			err = perr
+		}
+		body = rest
+		each(seq, payload, perr)
+	}
+	return herr
 }
 
 // errMissing is the error of a record a consumer waits for that Storage
